@@ -1,0 +1,263 @@
+/**
+ * The contracts between workflows and the outside world. Workflows import only these types;
+ * each folder under activities/ implements one outside system. Every activity is idempotent
+ * (it may run again after a crash or a timeout), and failures a retry cannot fix are thrown as
+ * non-retryable ApplicationFailures with one of the `FailureType`s below.
+ *
+ * Nothing here carries a secret: credentials are named by environment variable (`tokenFromEnv`,
+ * `urlFromEnv`) and read by the worker when the activity runs.
+ */
+import type { ImageSetting } from '../core/images.js';
+import type { NotifyChannel } from '../config/schema.js';
+
+/** Failure types workflows and people can rely on. */
+export const FailureType = {
+  /** slipway.yaml or an input is wrong; nothing was changed. */
+  InvalidConfig: 'InvalidConfig',
+  /** The overlay folder or its kustomization.yaml does not exist. */
+  OverlayNotFound: 'OverlayNotFound',
+  /** kustomization.yaml does not parse, or has no entry for a configured image. */
+  InvalidOverlay: 'InvalidOverlay',
+  /** The git remote refused our credentials or the branch is protected. */
+  GitPermissionDenied: 'GitPermissionDenied',
+  /** Pushes kept losing the race for the branch; nothing was force-pushed. */
+  GitPushConflict: 'GitPushConflict',
+  /** The Argo CD Application does not exist. */
+  ApplicationNotFound: 'ApplicationNotFound',
+  /** The Kubernetes API refused the request (RBAC). */
+  Forbidden: 'Forbidden',
+  /** Argo CD reports the application Degraded (or its sync failed) at our commit. */
+  ApplicationDegraded: 'ApplicationDegraded',
+  /** The application did not become Synced+Healthy at our commit before the deadline. */
+  HealthDeadlineExceeded: 'HealthDeadlineExceeded',
+  /** An HTTP check did not get the expected answer. */
+  CheckFailed: 'CheckFailed',
+  /** The build ran and failed. */
+  BuildFailed: 'BuildFailed',
+  /** A release tag exists and points at another commit. */
+  TagConflict: 'TagConflict',
+  /** A GitHub API call was refused (bad token, no permission, validation error). */
+  GitHubRequestFailed: 'GitHubRequestFailed',
+  /** A backup could not be taken, verified or restored. */
+  BackupFailed: 'BackupFailed',
+} as const;
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+// ---------------------------------------------------------------- gitops
+
+/** Where the GitOps repository lives. The URL carries no credentials. */
+export interface GitTarget {
+  /** Any git remote: a path, file://, https:// or ssh. */
+  url: string;
+  branch: string;
+  /** Env var holding a token for https remotes. */
+  tokenFromEnv?: string;
+  author: { name: string; email: string };
+}
+
+export interface CommitContext {
+  app: string;
+  environment: string;
+  /** The release (workflow id) making the change: in the commit message, for the audit trail. */
+  releaseId: string;
+  version?: string;
+  /** The source commit whose images are written. */
+  sourceCommit: string;
+  kind: 'promote' | 'rollback';
+}
+
+export interface ReadOverlayInput {
+  git: GitTarget;
+  /** The overlay folder inside the repository (holds kustomization.yaml). */
+  overlay: string;
+  /** The image names (`images[].name`) to read. */
+  imageNames: string[];
+}
+
+export interface ReadOverlayResult {
+  /** The branch head that was read. */
+  commit: string;
+  /** The current settings for the requested names, in the order asked. */
+  images: ImageSetting[];
+}
+
+export interface WriteOverlayInput {
+  git: GitTarget;
+  overlay: string;
+  images: ImageSetting[];
+  context: CommitContext;
+}
+
+export interface WriteOverlayResult {
+  /** The commit that holds the wanted images: a new one, or the existing head when nothing changed. */
+  commit: string;
+  /** False when the overlay already held the wanted images and no commit was made. */
+  changed: boolean;
+}
+
+export interface GitopsActivities {
+  readOverlayImages(input: ReadOverlayInput): Promise<ReadOverlayResult>;
+  writeOverlayImages(input: WriteOverlayInput): Promise<WriteOverlayResult>;
+}
+
+// ---------------------------------------------------------------- argocd
+
+export interface ArgoApplicationRef {
+  application: string;
+  namespace: string;
+}
+
+export interface RefreshInput {
+  app: ArgoApplicationRef;
+  /** Also request a sync operation (for applications without auto-sync). */
+  sync: boolean;
+  /** The revision to sync to, when `sync`. */
+  revision?: string;
+}
+
+export interface WaitHealthyInput {
+  app: ArgoApplicationRef;
+  /** The GitOps commit that must be synced; a later commit on the branch that descends from it counts too. */
+  commit: string;
+  git: GitTarget;
+  timeoutMs: number;
+}
+
+export interface ApplicationHealth {
+  revision: string;
+  sync: string;
+  health: string;
+  message?: string;
+}
+
+export interface ArgoActivities {
+  refreshApplication(input: RefreshInput): Promise<void>;
+  /** Resolves when Synced+Healthy at the commit; throws ApplicationDegraded or HealthDeadlineExceeded. */
+  waitForHealthy(input: WaitHealthyInput): Promise<ApplicationHealth>;
+}
+
+// ---------------------------------------------------------------- github / build
+
+export interface GithubRepoRef {
+  /** owner/name */
+  repo: string;
+  tokenFromEnv: string;
+}
+
+export interface TriggerBuildInput {
+  source: GithubRepoRef;
+  workflow: string;
+  ref: string;
+  commit: string;
+  timeoutMs: number;
+}
+
+export interface CommandBuildInput {
+  command: string;
+  commit: string;
+  app: string;
+  timeoutMs: number;
+}
+
+export interface BuildResult {
+  /** Where to read the build's log: a run URL, or the command. */
+  url: string;
+  conclusion: 'success';
+}
+
+export interface CreateTagInput {
+  source: GithubRepoRef;
+  tag: string;
+  commit: string;
+  message: string;
+}
+
+export interface NextVersionInput {
+  source: GithubRepoRef;
+  format: string;
+}
+
+export interface DeploymentStatusInput {
+  source: GithubRepoRef;
+  environment: string;
+  commit: string;
+  state: 'in_progress' | 'success' | 'failure' | 'inactive';
+  description: string;
+  logUrl?: string;
+}
+
+export interface GithubActivities {
+  triggerBuild(input: TriggerBuildInput): Promise<BuildResult>;
+  /** Creates the annotated tag and a GitHub release; an existing tag on the same commit is success. */
+  createReleaseTag(input: CreateTagInput): Promise<{ created: boolean }>;
+  nextVersion(input: NextVersionInput): Promise<string>;
+  reportDeployment(input: DeploymentStatusInput): Promise<void>;
+}
+
+export interface BuildActivities {
+  runBuildCommand(input: CommandBuildInput): Promise<BuildResult>;
+}
+
+// ---------------------------------------------------------------- checks
+
+export interface HttpCheckInput {
+  url: string;
+  expectStatus: number;
+  timeoutMs: number;
+  attempts: number;
+  intervalMs: number;
+}
+
+export interface CheckActivities {
+  /** Resolves when the URL answers with the expected status; throws CheckFailed after the attempts. */
+  httpCheck(input: HttpCheckInput): Promise<{ status: number; attempts: number }>;
+}
+
+// ---------------------------------------------------------------- notify
+
+export type NotificationKind =
+  | 'promoted'
+  | 'rolled-back'
+  | 'promotion-failed'
+  | 'awaiting-approval'
+  | 'release-succeeded'
+  | 'release-failed'
+  | 'backup-succeeded'
+  | 'backup-failed';
+
+export interface NotificationEvent {
+  kind: NotificationKind;
+  app: string;
+  environment?: string;
+  version?: string;
+  commit?: string;
+  /** The workflow the event is about; the Temporal UI link is built from it. */
+  workflowId: string;
+  /** One line for people. */
+  message: string;
+}
+
+export interface NotifyInput {
+  channels: NotifyChannel[];
+  event: NotificationEvent;
+}
+
+export interface NotifyActivities {
+  /** Never throws for a failed delivery: a notification must not fail a promotion. */
+  notify(input: NotifyInput): Promise<{ delivered: number; failed: number }>;
+}
+
+// ---------------------------------------------------------------- control (Temporal itself)
+
+export interface ControlActivities {
+  /** Asks the environment workflow to run a promotion, starting it if needed (signal-with-start). */
+  requestPromotion(input: import('../workflows/types.js').PromotionRequest): Promise<void>;
+}
+
+export type SlipwayActivities = GitopsActivities &
+  ArgoActivities &
+  GithubActivities &
+  BuildActivities &
+  CheckActivities &
+  NotifyActivities &
+  ControlActivities;

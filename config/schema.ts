@@ -1,0 +1,203 @@
+/**
+ * The slipway.yaml schema. Parsing turns the file into a typed, fully-defaulted `SlipwayConfig`;
+ * any mistake becomes a ConfigError naming the file, the path inside it and what was expected.
+ * Secrets never appear here: the file names environment variables (`...FromEnv`) that hold them.
+ */
+import { parseDocument, LineCounter } from 'yaml';
+import { z } from 'zod';
+import { parseDuration } from '../core/duration.js';
+import { parseCron, CronError } from '../core/cron.js';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: Array<{ path: string; message: string; line?: number }>,
+  ) {
+    super(
+      `${file}: invalid configuration\n` +
+        problems.map((p) => `  - ${p.path || '(root)'}${p.line ? ` (line ${p.line})` : ''}: ${p.message}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `expected a duration like 30s, 5m, 24h or 1h30m, got "${text}"` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const envVarName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the name of an environment variable (letters, digits, _)');
+
+const cronExpression = z.string().superRefine((text, ctx) => {
+  try {
+    parseCron(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `invalid cron "${text}": ${(err as CronError).message}` });
+  }
+});
+
+const name = z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'expected a lowercase name (a-z, 0-9, -)');
+
+const checkSchema = z.union([
+  z.strictObject({ soak: duration }),
+  z.strictObject({
+    http: z.strictObject({
+      url: z.url(),
+      expectStatus: z.number().int().min(100).max(599).default(200),
+      timeout: duration.prefault('10s'),
+      attempts: z.number().int().min(1).max(100).default(3),
+      interval: duration.prefault('5s'),
+    }),
+  }),
+]);
+
+const webhookTarget = z.strictObject({ urlFromEnv: envVarName });
+const notifyChannel = z.union([
+  z.literal('log'),
+  z.strictObject({ discord: webhookTarget }),
+  z.strictObject({ slack: webhookTarget }),
+]);
+
+const environmentSchema = z.strictObject({
+  name,
+  overlay: z.string().min(1).refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), {
+    message: 'expected a path inside the GitOps repository (relative, no "..")',
+  }),
+  argocd: z.strictObject({
+    application: name,
+    namespace: name.default('argocd'),
+    sync: z.boolean().default(false),
+    timeout: duration.prefault('10m'),
+  }),
+  checks: z.array(checkSchema).default([]),
+  approval: z
+    .strictObject({ required: z.boolean().default(true), timeout: duration.prefault('24h') })
+    .optional(),
+  freeze: z
+    .array(z.strictObject({ cron: cronExpression, duration, reason: z.string().optional() }))
+    .default([]),
+  notify: z.union([notifyChannel, z.array(notifyChannel)]).default('log'),
+  backup: z
+    .strictObject({
+      schedule: cronExpression,
+      postgres: z.strictObject({ urlFromEnv: envVarName }),
+      keep: z.number().int().min(1).default(7),
+      catchupWindow: duration.prefault('1h'),
+    })
+    .optional(),
+});
+
+const imageSchema = z.union([
+  z.string().min(1),
+  z.strictObject({ name: z.string().min(1), newName: z.string().min(1).optional() }),
+]);
+
+const appSchema = z
+  .strictObject({
+    source: z
+      .strictObject({
+        github: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/repo'),
+        tokenFromEnv: envVarName.default('GITHUB_TOKEN'),
+      })
+      .optional(),
+    images: z.array(imageSchema).min(1, 'expected at least one image'),
+    build: z
+      .union([
+        z.literal('none'),
+        z.strictObject({
+          githubActions: z.strictObject({
+            workflow: z.string().min(1),
+            ref: z.string().default('main'),
+            timeout: duration.prefault('30m'),
+          }),
+        }),
+        z.strictObject({ command: z.string().min(1), timeout: duration.prefault('30m') }),
+      ])
+      .default('none'),
+    tag: z
+      .strictObject({
+        format: z.string().includes('{version}', { message: 'expected a format containing {version}' }).default('v{version}'),
+        before: name.optional(),
+        pattern: z.string().default('v*.*.*'),
+      })
+      .prefault({}),
+    environments: z.array(environmentSchema).min(1, 'expected at least one environment'),
+  })
+  .superRefine((app, ctx) => {
+    const seen = new Set<string>();
+    app.environments.forEach((env, i) => {
+      if (seen.has(env.name)) {
+        ctx.addIssue({ code: 'custom', path: ['environments', i, 'name'], message: `duplicate environment "${env.name}"` });
+      }
+      seen.add(env.name);
+    });
+    if (app.tag.before && !seen.has(app.tag.before)) {
+      ctx.addIssue({ code: 'custom', path: ['tag', 'before'], message: `no environment named "${app.tag.before}"` });
+    }
+    if (typeof app.build === 'object' && 'githubActions' in app.build && !app.source) {
+      ctx.addIssue({ code: 'custom', path: ['build'], message: 'a githubActions build needs source.github' });
+    }
+  });
+
+export const configSchema = z.strictObject({
+  gitops: z.strictObject({
+    url: z.string().min(1),
+    branch: z.string().min(1).default('main'),
+    tokenFromEnv: envVarName.optional(),
+    author: z
+      .strictObject({ name: z.string().min(1), email: z.string().min(3) })
+      .default({ name: 'Slipway', email: 'slipway@localhost' }),
+  }),
+  engine: z
+    .strictObject({
+      /** How long a worker may be silent in a long step before the step moves to another worker. */
+      heartbeatTimeout: duration.prefault('30s'),
+      /** Upper bound for one attempt of a short step (git write, tag, notify). */
+      stepTimeout: duration.prefault('5m'),
+      /** Promotions an environment workflow runs before continuing as new. */
+      historyPerEnvironment: z.number().int().min(1).max(1000).default(20),
+    })
+    .prefault({}),
+  apps: z.record(name, appSchema).refine((apps) => Object.keys(apps).length > 0, 'expected at least one app'),
+});
+
+export type SlipwayConfig = z.output<typeof configSchema>;
+export type AppConfig = SlipwayConfig['apps'][string];
+export type EnvironmentConfig = AppConfig['environments'][number];
+export type CheckConfig = EnvironmentConfig['checks'][number];
+export type NotifyChannel = z.output<typeof notifyChannel>;
+export type EngineConfig = SlipwayConfig['engine'];
+export type GitopsConfig = SlipwayConfig['gitops'];
+
+/** Parses slipway.yaml text; `file` is used only to name the source in errors. */
+export function parseConfig(text: string, file: string): SlipwayConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}`, line: e.linePos?.[0]?.line })),
+    );
+  }
+  const result = configSchema.safeParse(doc.toJS() ?? {});
+  if (result.success) return result.data;
+  throw new ConfigError(
+    file,
+    result.error.issues.map((issue) => {
+      const path = issue.path.map(String);
+      const node = doc.getIn(path, true) as { range?: [number, number] } | undefined;
+      const line = node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+      return { path: formatPath(issue.path), message: issue.message, line };
+    }),
+  );
+}
+
+function formatPath(path: PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('');
+}

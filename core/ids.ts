@@ -1,0 +1,23 @@
+/**
+ * Workflow ids are part of the product: readable in the Temporal UI, and derived from what they
+ * are about so that a duplicate request lands on the same workflow instead of starting another.
+ */
+export const TASK_QUEUE_DEFAULT = 'slipway';
+
+/** A release of one source commit: `release/todoapp/3f2a9c1…`. */
+export const releaseWorkflowId = (app: string, commit: string): string => `release/${app}/${commit}`;
+
+/** A release started by a pushed tag: `release/todoapp/v1.4.0`. */
+export const tagReleaseWorkflowId = (app: string, tag: string): string => `release/${app}/${tag}`;
+
+/** The long-lived owner of one environment: `env/todoapp/production`. */
+export const environmentWorkflowId = (app: string, environment: string): string => `env/${app}/${environment}`;
+
+/** One promotion run by an environment workflow: `promotion/todoapp/production/3f2a9c1-4`. */
+export const promotionWorkflowId = (app: string, environment: string, commit: string, sequence: number): string =>
+  `promotion/${app}/${environment}/${commit.slice(0, 12)}-${sequence}`;
+
+/** The backup schedule of one environment: `backup/todoapp/production`. */
+export const backupScheduleId = (app: string, environment: string): string => `backup/${app}/${environment}`;
+
+export const shortSha = (commit: string): string => commit.slice(0, 7);

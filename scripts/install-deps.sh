@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs everything the test suite and the demo need, on a fresh machine or a warm one:
+# Debian packages (git, etcd, PostgreSQL, Chromium), npm packages, and the Go-built tools
+# (Temporal CLI, apiextensions-apiserver, kustomize) cached by version in ~/.cache/slipway.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_missing=()
+command -v git >/dev/null 2>&1 || apt_missing+=(git)
+command -v etcd >/dev/null 2>&1 || apt_missing+=(etcd-server)
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || apt_missing+=(postgresql)
+[ -x /usr/bin/chromium ] || apt_missing+=(chromium)
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${apt_missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# Go builds take minutes the first time; afterwards the versioned cache answers at once.
+node --import tsx scripts/ensure-tools.ts

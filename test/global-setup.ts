@@ -1,0 +1,35 @@
+/**
+ * One real Temporal dev server for the whole suite, and the workflow bundle built once.
+ * Test files connect to the server through the values provided here (see test/support/temporal.ts).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type {} from 'vitest';
+import type { TestProject } from 'vitest/node';
+import { startDevServer, type DevServer } from '../infra/temporal/dev-server.js';
+import { buildWorkflowBundle } from '../worker/bundle-code.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    temporalUiUrl: string;
+    workflowBundlePath: string;
+  }
+}
+
+let server: DevServer | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  const out = join(process.cwd(), 'test-output');
+  mkdirSync(out, { recursive: true });
+  server = await startDevServer({ ui: true, startTimeoutMs: 90_000, logFile: join(out, 'temporal-dev-server.log') });
+  const bundlePath = join(out, 'workflow-bundle.js');
+  writeFileSync(bundlePath, await buildWorkflowBundle());
+  project.provide('temporalAddress', server.address);
+  project.provide('temporalUiUrl', server.uiUrl ?? '');
+  project.provide('workflowBundlePath', bundlePath);
+}
+
+export async function teardown(): Promise<void> {
+  await server?.stop();
+}

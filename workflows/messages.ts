@@ -1,0 +1,27 @@
+/**
+ * Signal, query and update definitions, shared by workflows and clients (CLI, webhook, tests).
+ * People in the Temporal UI can send the `*BySignal` variants, which do what the updates do.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type {
+  ApprovalDecision,
+  EnvironmentProgress,
+  EnvironmentState,
+  PromotionReply,
+  PromotionRequest,
+  ReleaseStatus,
+} from './types.js';
+
+// release workflow
+export const releaseStatusQuery = defineQuery<ReleaseStatus>('status');
+export const promotionProgressSignal = defineSignal<[EnvironmentProgress]>('promotionProgress');
+export const promotionFinishedSignal = defineSignal<[PromotionReply]>('promotionFinished');
+
+// environment workflow
+export const requestPromotionSignal = defineSignal<[PromotionRequest]>('requestPromotion');
+export const withdrawRequestSignal = defineSignal<[{ requestId: string }]>('withdrawRequest');
+export const environmentStateQuery = defineQuery<EnvironmentState>('state');
+export const approveUpdate = defineUpdate<{ requestId: string; version?: string }, [ApprovalDecision]>('approve');
+export const rejectUpdate = defineUpdate<{ requestId: string; version?: string }, [ApprovalDecision]>('reject');
+export const approveSignal = defineSignal<[ApprovalDecision]>('approveBySignal');
+export const rejectSignal = defineSignal<[ApprovalDecision]>('rejectBySignal');
