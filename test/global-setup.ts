@@ -22,6 +22,13 @@ let server: DevServer | undefined;
 export async function setup(project: TestProject): Promise<void> {
   const out = join(process.cwd(), 'test-output');
   mkdirSync(out, { recursive: true });
+  // For a focused run of tests that need no Temporal (pure logic, git, kube): SLIPWAY_TEST_TEMPORAL=off.
+  if (process.env.SLIPWAY_TEST_TEMPORAL === 'off') {
+    project.provide('temporalAddress', '');
+    project.provide('temporalUiUrl', '');
+    project.provide('workflowBundlePath', '');
+    return;
+  }
   server = await startDevServer({ ui: true, startTimeoutMs: 90_000, logFile: join(out, 'temporal-dev-server.log') });
   const bundlePath = join(out, 'workflow-bundle.js');
   writeFileSync(bundlePath, await buildWorkflowBundle());
