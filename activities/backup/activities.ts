@@ -1,0 +1,220 @@
+/**
+ * The backup activities: take a dump, verify it by restoring it, record the verdict, prune.
+ * Each is idempotent: a retried dump with the same id replaces its own earlier attempt, a retried
+ * verification recreates its scratch database, recording and pruning converge.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chooseBackupsToDelete } from '../../core/backup-retention.js';
+import { backupFailure, databaseFromEnv, redact, withDatabase, type DatabaseTarget } from './connection.js';
+import { sha256File } from './checksum.js';
+import { countRows, createDatabase, dropDatabase, serverVersion, withClient } from './pg-client.js';
+import { dumpDatabase, pgDumpVersion, PgToolError, restoreDatabase } from './pg-tools.js';
+import { assertSafeRef, type BackupStore } from './store.js';
+import type {
+  BackupActivities,
+  BackupManifest,
+  BackupRef,
+  PruneBackupsInput,
+  PrunedBackups,
+  RecordVerificationInput,
+  TakeBackupInput,
+  TakenBackup,
+  VerifiedBackup,
+  VerifyBackupInput,
+} from './types.js';
+
+export interface BackupActivityOptions {
+  store: BackupStore;
+  /** Where dumps are staged on the worker; the OS temp folder by default. */
+  workDir?: string;
+  /** Defaults to process.env; tests may hand their own. */
+  env?: NodeJS.ProcessEnv;
+}
+
+async function withTempDir<T>(parent: string, use: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(parent, 'slipway-backup-'));
+  try {
+    return await use(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A scratch database name that is the same for every attempt at one backup (so a retry cleans up the last). */
+export function scratchDatabaseName(ref: BackupRef): string {
+  const digest = createHash('sha256').update(`${ref.app}/${ref.environment}/${ref.id}`).digest('hex').slice(0, 16);
+  return `slipway_verify_${digest}`;
+}
+
+function toolFailure(err: unknown, target: DatabaseTarget, doing: string): Error {
+  if (err instanceof PgToolError) {
+    const unreachable = /could not connect|Connection refused|connection to server .* failed/i.test(err.stderr);
+    const where = `${target.label} (URL from ${target.fromEnv})`;
+    return unreachable
+      ? backupFailure(`cannot reach the database at ${where} while ${doing}: ${err.message}`, false)
+      : backupFailure(`${doing} failed for ${where}: ${err.message}`, false);
+  }
+  return err instanceof Error ? new Error(redact(err.message, target)) : new Error(String(err));
+}
+
+export function createBackupActivities(options: BackupActivityOptions): BackupActivities {
+  const { store } = options;
+  const workDir = options.workDir ?? tmpdir();
+  const env = options.env ?? process.env;
+
+  async function takeBackup(input: TakeBackupInput): Promise<TakenBackup> {
+    const ref = { app: input.app, environment: input.environment, id: input.backupId };
+    assertSafeRef(ref);
+    const target = databaseFromEnv(input.databaseUrlFromEnv, env);
+    return withTempDir(workDir, async (dir) => {
+      const file = join(dir, `${ref.id}.dump`);
+      // Row counts and the dump must describe the same moment: count inside a repeatable-read
+      // transaction and hand its exported snapshot to pg_dump, so writes during the dump do not
+      // make a good backup look wrong at verification.
+      const { tables, version, takenAt } = await withClient(target, 'taking a backup', async (client) => {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        try {
+          const { rows } = await client.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot');
+          const takenAt = new Date().toISOString();
+          const tables = await countRows(client);
+          const version = await serverVersion(client);
+          try {
+            await dumpDatabase(target, file, rows[0]!.snapshot);
+          } catch (err) {
+            throw toolFailure(err, target, 'pg_dump');
+          }
+          return { tables, version, takenAt };
+        } finally {
+          await client.query('COMMIT').catch(() => undefined);
+        }
+      });
+      const sha256 = await sha256File(file);
+      const { size } = await store.put(ref, file);
+      const manifest: BackupManifest = {
+        formatVersion: 1,
+        ...ref,
+        takenAt,
+        workflowId: input.workflowId,
+        database: target.database,
+        serverVersion: version,
+        pgDumpVersion: await pgDumpVersion(),
+        format: 'pg_dump-custom',
+        size,
+        sha256,
+        tables,
+        verified: false,
+      };
+      // The manifest goes last: a dump without one is unverified and never counts.
+      await store.writeManifest(manifest);
+      return {
+        id: ref.id,
+        size,
+        sha256,
+        tables: Object.keys(tables).length,
+        rows: Object.values(tables).reduce((a, b) => a + b, 0),
+        serverVersion: version,
+      };
+    });
+  }
+
+  async function verifyBackup(input: VerifyBackupInput): Promise<VerifiedBackup> {
+    const ref = { app: input.app, environment: input.environment, id: input.backupId };
+    assertSafeRef(ref);
+    const name = `backup ${ref.app}/${ref.environment}/${ref.id}`;
+    const manifest = await store.readManifest(ref).catch((err: Error) => {
+      throw backupFailure(`${name}: ${err.message}`, true);
+    });
+    if (!manifest) throw backupFailure(`${name} has no manifest in ${store.description}`, true);
+    const source = databaseFromEnv(input.databaseUrlFromEnv, env);
+    return withTempDir(workDir, async (dir) => {
+      const file = join(dir, `${ref.id}.dump`);
+      try {
+        await store.get(ref, file);
+      } catch (err) {
+        throw backupFailure(`${name}: ${(err as Error).message}`, true);
+      }
+      const actual = await sha256File(file);
+      if (actual !== manifest.sha256) {
+        throw backupFailure(`${name} is corrupt: its sha256 is ${actual}, the manifest says ${manifest.sha256}`, true);
+      }
+
+      const scratch = withDatabase(source, scratchDatabaseName(ref));
+      await withClient(source, 'creating a scratch database', async (client) => {
+        await dropDatabase(client, scratch.database);
+        await createDatabase(client, scratch.database);
+      });
+      try {
+        try {
+          await restoreDatabase(scratch, file);
+        } catch (err) {
+          const failure = toolFailure(err, scratch, 'pg_restore into a scratch database');
+          // A dump that does not restore will not restore next time either.
+          if (err instanceof PgToolError && !/cannot reach/.test(failure.message)) {
+            throw backupFailure(`${name} does not restore: ${err.message}`, true);
+          }
+          throw failure;
+        }
+        const restored = await withClient(scratch, 'counting restored rows', countRows);
+        const problems = compareCounts(manifest.tables, restored);
+        if (problems.length > 0) {
+          throw backupFailure(`${name} does not match its source: ${problems.join('; ')}`, true);
+        }
+        return {
+          tables: Object.keys(restored).length,
+          rows: Object.values(restored).reduce((a, b) => a + b, 0),
+        };
+      } finally {
+        await withClient(source, 'dropping the scratch database', (client) => dropDatabase(client, scratch.database)).catch(
+          () => undefined,
+        );
+      }
+    });
+  }
+
+  async function recordBackupVerification(input: RecordVerificationInput): Promise<void> {
+    const ref = { app: input.app, environment: input.environment, id: input.backupId };
+    assertSafeRef(ref);
+    const manifest = await store.readManifest(ref).catch(() => undefined);
+    if (!manifest) {
+      if (input.verified) throw backupFailure(`backup ${ref.app}/${ref.environment}/${ref.id} has no manifest to mark verified`, true);
+      return; // nothing to record a failure on: without a manifest it never counts anyway
+    }
+    await store.writeManifest({
+      ...manifest,
+      verified: input.verified,
+      verifiedAt: new Date().toISOString(),
+      verificationError: input.verified ? undefined : (input.error ?? 'verification failed'),
+    });
+  }
+
+  async function pruneBackups(input: PruneBackupsInput): Promise<PrunedBackups> {
+    const backups = await store.list(input.app, input.environment);
+    const choice = chooseBackupsToDelete(
+      backups.map((b) => ({
+        id: b.id,
+        takenAt: b.manifest ? Date.parse(b.manifest.takenAt) || b.storedAt : b.storedAt,
+        verified: b.manifest?.verified === true,
+      })),
+      input.keep,
+      Date.now(),
+    );
+    for (const id of choice.delete) await store.delete({ app: input.app, environment: input.environment, id });
+    return { kept: choice.keep, deleted: choice.delete };
+  }
+
+  return { takeBackup, verifyBackup, recordBackupVerification, pruneBackups };
+}
+
+/** Every table of the source must be in the restore with the same row count, and nothing extra. */
+export function compareCounts(expected: Record<string, number>, actual: Record<string, number>): string[] {
+  const problems: string[] = [];
+  for (const [table, rows] of Object.entries(expected)) {
+    if (!(table in actual)) problems.push(`table ${table} is missing`);
+    else if (actual[table] !== rows) problems.push(`table ${table} has ${actual[table]} rows, expected ${rows}`);
+  }
+  for (const table of Object.keys(actual)) if (!(table in expected)) problems.push(`unexpected table ${table}`);
+  return problems;
+}

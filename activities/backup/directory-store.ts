@@ -1,0 +1,122 @@
+/**
+ * The default backup store: a folder, `<root>/<app>/<environment>/<id>.dump` plus
+ * `<id>.manifest.json`. Writes go to a temporary name and are renamed into place, so a reader
+ * never sees half a file and a retried write simply replaces an earlier attempt's leftovers.
+ */
+import { randomUUID } from 'node:crypto';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { assertSafeRef, assertSafeSegment, type BackupStore, type StoredBackup } from './store.js';
+import type { BackupManifest, BackupRef } from './types.js';
+
+const DUMP = '.dump';
+const MANIFEST = '.manifest.json';
+
+export class DirectoryBackupStore implements BackupStore {
+  readonly description: string;
+
+  constructor(readonly root: string) {
+    this.description = `directory ${root}`;
+  }
+
+  private folder(app: string, environment: string): string {
+    assertSafeSegment(app, 'app');
+    assertSafeSegment(environment, 'environment');
+    return join(this.root, app, environment);
+  }
+
+  dumpPath(ref: BackupRef): string {
+    assertSafeRef(ref);
+    return join(this.folder(ref.app, ref.environment), `${ref.id}${DUMP}`);
+  }
+
+  private manifestPath(ref: BackupRef): string {
+    assertSafeRef(ref);
+    return join(this.folder(ref.app, ref.environment), `${ref.id}${MANIFEST}`);
+  }
+
+  private async replace(target: string, write: (temp: string) => Promise<void>): Promise<void> {
+    await mkdir(join(target, '..'), { recursive: true });
+    const temp = `${target}.partial-${randomUUID().slice(0, 8)}`;
+    try {
+      await write(temp);
+      await rename(temp, target);
+    } finally {
+      await rm(temp, { force: true });
+    }
+  }
+
+  async put(ref: BackupRef, fromFile: string): Promise<{ size: number }> {
+    const target = this.dumpPath(ref);
+    await this.replace(target, (temp) => copyFile(fromFile, temp));
+    return { size: (await stat(target)).size };
+  }
+
+  async get(ref: BackupRef, toFile: string): Promise<void> {
+    const source = this.dumpPath(ref);
+    try {
+      await copyFile(source, toFile);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new Error(`backup ${ref.app}/${ref.environment}/${ref.id} has no dump in ${this.description}`);
+      }
+      throw err;
+    }
+  }
+
+  async writeManifest(manifest: BackupManifest): Promise<void> {
+    const target = this.manifestPath(manifest);
+    await this.replace(target, (temp) => writeFile(temp, `${JSON.stringify(manifest, null, 2)}\n`));
+  }
+
+  async readManifest(ref: BackupRef): Promise<BackupManifest | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.manifestPath(ref), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    try {
+      return JSON.parse(text) as BackupManifest;
+    } catch {
+      throw new Error(`manifest of backup ${ref.app}/${ref.environment}/${ref.id} is not valid JSON`);
+    }
+  }
+
+  async list(app: string, environment: string): Promise<StoredBackup[]> {
+    const folder = this.folder(app, environment);
+    let names: string[];
+    try {
+      names = await readdir(folder);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const ids = new Set<string>();
+    for (const name of names) {
+      if (name.includes('.partial-')) continue;
+      if (name.endsWith(DUMP)) ids.add(name.slice(0, -DUMP.length));
+      else if (name.endsWith(MANIFEST)) ids.add(name.slice(0, -MANIFEST.length));
+    }
+    const backups: StoredBackup[] = [];
+    for (const id of ids) {
+      const ref = { app, environment, id };
+      let manifest: BackupManifest | undefined;
+      try {
+        manifest = await this.readManifest(ref);
+      } catch {
+        manifest = undefined; // unreadable: listed, but it never counts as verified
+      }
+      const stats = await stat(this.dumpPath(ref)).catch(() => stat(this.manifestPath(ref)));
+      backups.push({ id, manifest, storedAt: stats.mtimeMs });
+    }
+    return backups.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  }
+
+  async delete(ref: BackupRef): Promise<void> {
+    // Manifest first: a backup without a manifest is unverified, never one that looks good without its dump.
+    await rm(this.manifestPath(ref), { force: true });
+    await rm(this.dumpPath(ref), { force: true });
+  }
+}

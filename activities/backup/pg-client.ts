@@ -1,0 +1,83 @@
+/**
+ * Talking to PostgreSQL with the `pg` package: connecting (with errors turned into messages a
+ * person can act on, and retryable only when a retry could help), counting rows, creating and
+ * dropping databases.
+ */
+import pg from 'pg';
+import { backupFailure, redact, type DatabaseTarget } from './connection.js';
+
+/** SQLSTATEs a retry cannot fix: bad password, no such database, no permission. */
+const PERMANENT_CODES = new Set(['28P01', '28000', '3D000', '42501', '3F000']);
+
+export function describePgError(err: unknown, target: DatabaseTarget, doing: string): Error {
+  const e = err as NodeJS.ErrnoException & { code?: string };
+  const where = `${target.label} (URL from ${target.fromEnv})`;
+  if (e?.code === 'ECONNREFUSED' || e?.code === 'ENOTFOUND' || e?.code === 'ETIMEDOUT' || e?.code === 'EHOSTUNREACH') {
+    const why = e.code === 'ECONNREFUSED' ? 'connection refused, is the database down?' : e.code;
+    return backupFailure(`cannot reach the database at ${where} while ${doing}: ${why}`, false);
+  }
+  const message = redact(e instanceof Error ? e.message : String(err), target);
+  return backupFailure(`database ${where} refused ${doing}: ${message}`, PERMANENT_CODES.has(e?.code ?? ''));
+}
+
+export async function withClient<T>(target: DatabaseTarget, doing: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: target.url, connectionTimeoutMillis: 10_000, application_name: 'slipway-backup' });
+  // An idle client's socket error must not crash the worker.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (err) {
+    throw describePgError(err, target, doing);
+  }
+  try {
+    return await use(client);
+  } catch (err) {
+    if ((err as { type?: string }).type === 'BackupFailed') throw err;
+    throw describePgError(err, target, doing);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Every ordinary and partitioned table outside the system schemas, as `schema.table`. */
+export async function listTables(client: pg.Client): Promise<Array<{ schema: string; table: string }>> {
+  const { rows } = await client.query<{ schema: string; table: string }>(
+    `SELECT n.nspname AS schema, c.relname AS table
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p')
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
+      ORDER BY 1, 2`,
+  );
+  return rows;
+}
+
+/** Exact row counts (count(*), not statistics): verification compares them one for one. */
+export async function countRows(client: pg.Client): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const { schema, table } of await listTables(client)) {
+    const name = `${client.escapeIdentifier(schema)}.${client.escapeIdentifier(table)}`;
+    const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${name}`);
+    counts[`${schema}.${table}`] = Number(rows[0]!.n);
+  }
+  return counts;
+}
+
+export async function serverVersion(client: pg.Client): Promise<string> {
+  const { rows } = await client.query<{ server_version: string }>('SHOW server_version');
+  return rows[0]!.server_version;
+}
+
+export async function databaseExists(client: pg.Client, name: string): Promise<boolean> {
+  const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+  return (rowCount ?? 0) > 0;
+}
+
+export async function createDatabase(client: pg.Client, name: string): Promise<void> {
+  await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+}
+
+/** Drops a database even if something is still connected to it (PostgreSQL 13+). */
+export async function dropDatabase(client: pg.Client, name: string): Promise<void> {
+  await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`);
+}

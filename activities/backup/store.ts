@@ -1,0 +1,45 @@
+/**
+ * Where backups live. The directory store is the default; anything that can put, get, list and
+ * delete objects (an S3-compatible bucket) can implement this later without touching the
+ * activities.
+ */
+import type { BackupManifest, BackupRef } from './types.js';
+
+export interface StoredBackup {
+  id: string;
+  /** Absent when the manifest is missing or unreadable: such a backup is treated as unverified. */
+  manifest?: BackupManifest;
+  /** When the store last wrote it, epoch ms (used when there is no manifest to say). */
+  storedAt: number;
+}
+
+export interface BackupStore {
+  /** Says where, for messages (`directory /var/backups/slipway`). Never holds a secret. */
+  readonly description: string;
+  /** Stores the dump read from a local file; replaces whatever an earlier attempt left for this id. */
+  put(ref: BackupRef, fromFile: string): Promise<{ size: number }>;
+  /** Copies the dump into a local file; throws when the backup has no dump. */
+  get(ref: BackupRef, toFile: string): Promise<void>;
+  writeManifest(manifest: BackupManifest): Promise<void>;
+  /** The manifest, or undefined when there is none. Throws when it exists but does not parse. */
+  readManifest(ref: BackupRef): Promise<BackupManifest | undefined>;
+  /** Every backup of one environment, newest first. */
+  list(app: string, environment: string): Promise<StoredBackup[]>;
+  /** Removes the dump and its manifest; deleting what is not there is not an error. */
+  delete(ref: BackupRef): Promise<void>;
+}
+
+const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Ids, apps and environments become path segments or object keys: refuse anything that could escape. */
+export function assertSafeSegment(value: string, what: string): void {
+  if (!SAFE_SEGMENT.test(value) || value.includes('..') || value.length > 200) {
+    throw new Error(`invalid ${what} "${value}": expected letters, digits, ".", "_" or "-"`);
+  }
+}
+
+export function assertSafeRef(ref: BackupRef): void {
+  assertSafeSegment(ref.app, 'app');
+  assertSafeSegment(ref.environment, 'environment');
+  assertSafeSegment(ref.id, 'backup id');
+}
