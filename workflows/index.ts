@@ -2,3 +2,4 @@
 export { release } from './release.js';
 export { environment } from './environment.js';
 export { promotion } from './promotion.js';
+export * from './backup.js';

@@ -170,6 +170,7 @@ export interface EnvironmentWorkflowInput {
     current?: Deployment;
     recent: DeploymentRecord[];
     pending: PromotionRequest[];
+    followers?: Record<string, PromotionRequest[]>;
     sequence: number;
   };
 }

@@ -14,7 +14,7 @@ function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+    Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
   } catch {
     /* already installed in this process */
   }

@@ -1,0 +1,1 @@
+export { createControlActivities } from './request-promotion.js';

@@ -1,0 +1,71 @@
+/**
+ * A worker process SIGKILLed in the middle of a release, and again in the next environment, with a
+ * new worker process started each time: the release completes, and every side effect happened
+ * exactly once — one build, one commit per environment, one tag.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, expect, inject, it } from 'vitest';
+import { releaseStatusQuery } from '../../workflows/messages.js';
+import { temporalAddress, testClient, uniqueTaskQueue } from '../support/temporal.js';
+import { STAGING_AND_PRODUCTION, commitSha, eventually, newWorld, pipelineFromYaml, startRelease, uniqueApp } from '../support/pipelines.js';
+import type { FakeWorld } from '../support/fake-world.js';
+
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+function startWorkerProcess(world: FakeWorld, taskQueue: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/worker-process.ts'], {
+    env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), TASK_QUEUE: taskQueue, WORLD_DIR: world.dir, WORKFLOW_BUNDLE: inject('workflowBundlePath') },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`worker process exited early with ${code}`)));
+  });
+}
+
+function kill(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+it('completes a release across killed workers with every side effect applied once', async () => {
+  const client = await testClient();
+  const app = uniqueApp();
+  const world = newWorld(app);
+  world.updateRules({ healthDelayMs: 2500 });
+  const taskQueue = uniqueTaskQueue('crash');
+  const pipeline = pipelineFromYaml(app, STAGING_AND_PRODUCTION(), '    build: { command: "make images" }');
+  const commit = commitSha();
+
+  let worker = await startWorkerProcess(world, taskQueue);
+  const handle = await startRelease(client, taskQueue, pipeline, commit, { version: '5.0.0' });
+
+  // Kill 1: while staging waits for Argo CD (an activity is mid-flight on the dead worker).
+  await eventually(() => handle.query(releaseStatusQuery), (s) => s.environments[0]?.phase === 'waiting-health', 60_000);
+  await kill(worker);
+  worker = await startWorkerProcess(world, taskQueue);
+
+  // Kill 2: while production waits for Argo CD, after the tag was made.
+  await eventually(() => handle.query(releaseStatusQuery), (s) => s.environments[1]?.phase === 'waiting-health', 90_000);
+  await kill(worker);
+  worker = await startWorkerProcess(world, taskQueue);
+
+  const result = await handle.result();
+  expect(result.outcome).toBe('released');
+  const effects = world.effects();
+  expect(effects.filter((e) => e.type === 'build')).toHaveLength(1);
+  expect(world.commits('overlays/staging')).toHaveLength(1);
+  expect(world.commits('overlays/production')).toHaveLength(1);
+  expect(effects.filter((e) => e.type === 'tag')).toHaveLength(1);
+  // The waits were interrupted and resumed elsewhere: more starts than one per environment.
+  expect(effects.filter((e) => e.type === 'health-wait' && e.phase === 'start').length).toBeGreaterThanOrEqual(4);
+  await kill(worker);
+}, 180_000);

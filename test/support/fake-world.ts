@@ -1,0 +1,202 @@
+/**
+ * An in-test world for workflow tests: the outside systems' state (overlay commits, tags, builds,
+ * deployments, notifications, Argo CD health rules) kept in an append-only effects log on disk, so
+ * several worker processes — one killed, one started after — act on the same world, and a test
+ * can count every side effect. Its activities keep the real contracts: idempotent writes, the same
+ * failure types, heartbeats while waiting.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ImageSetting } from '../../core/images.js';
+import { nextPatchVersion } from '../../core/version.js';
+import {
+  FailureType,
+  type SlipwayActivities,
+  type NotificationEvent,
+  type CommitContext,
+} from '../../activities/types.js';
+import { createControlActivities } from '../../activities/control/index.js';
+
+export interface WorldRules {
+  /** overlay path → images it holds before the test. */
+  initial: Record<string, ImageSetting[]>;
+  /** Argo CD application → overlay it deploys. */
+  applications: Record<string, string>;
+  /** Image tags that come up Degraded. */
+  badTags?: string[];
+  /** How long an application takes to become healthy. */
+  healthDelayMs?: number;
+}
+
+export type Effect =
+  | { type: 'commit'; id: string; overlay: string; images: ImageSetting[]; context: CommitContext; at: number }
+  | { type: 'tag'; tag: string; commit: string; at: number }
+  | { type: 'build'; commit: string; at: number }
+  | { type: 'deployment'; environment: string; commit: string; state: string; at: number }
+  | { type: 'notify'; event: NotificationEvent; channels: unknown[]; at: number }
+  | { type: 'health-wait'; application: string; commit: string; phase: 'start' | 'end'; at: number };
+
+export class FakeWorld {
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  setRules(rules: WorldRules): void {
+    writeFileSync(join(this.dir, 'rules.json'), JSON.stringify(rules));
+  }
+
+  rules(): WorldRules {
+    return JSON.parse(readFileSync(join(this.dir, 'rules.json'), 'utf8')) as WorldRules;
+  }
+
+  updateRules(change: Partial<WorldRules>): void {
+    this.setRules({ ...this.rules(), ...change });
+  }
+
+  effects(): Effect[] {
+    const file = join(this.dir, 'effects.jsonl');
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Effect);
+  }
+
+  commits(overlay?: string): Extract<Effect, { type: 'commit' }>[] {
+    return this.effects().filter((e): e is Extract<Effect, { type: 'commit' }> => e.type === 'commit' && (!overlay || e.overlay === overlay));
+  }
+
+  overlayImages(overlay: string): ImageSetting[] {
+    return this.commits(overlay).at(-1)?.images ?? this.rules().initial[overlay] ?? [];
+  }
+
+  head(): string {
+    return this.commits().at(-1)?.id ?? 'initial0000000000000000000000000000000000';
+  }
+
+  append(effect: Effect): void {
+    appendFileSync(join(this.dir, 'effects.jsonl'), `${JSON.stringify(effect)}\n`);
+  }
+
+  /** A lock shared by every process acting on this world (mkdir is atomic). */
+  async locked<T>(fn: () => T | Promise<T>): Promise<T> {
+    const lock = join(this.dir, 'lock');
+    for (;;) {
+      try {
+        mkdirSync(lock);
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+  }
+
+  activities(): SlipwayActivities {
+    const world = this;
+    const heartbeat = (details?: unknown) => {
+      try {
+        Context.current().heartbeat(details);
+      } catch {
+        /* called outside an activity */
+      }
+    };
+    const sleep = async (ms: number) => {
+      const end = Date.now() + ms;
+      while (Date.now() < end) {
+        heartbeat();
+        await new Promise((r) => setTimeout(r, Math.min(250, end - Date.now())));
+      }
+    };
+
+    return {
+      ...createControlActivities(),
+      async readOverlayImages({ overlay, imageNames }) {
+        const images = world.overlayImages(overlay);
+        if (!world.rules().initial[overlay]) {
+          throw ApplicationFailure.nonRetryable(`overlay ${overlay} not found`, FailureType.OverlayNotFound);
+        }
+        return { commit: world.head(), images: imageNames.map((n) => images.find((i) => i.name === n) ?? { name: n }) };
+      },
+      async writeOverlayImages({ overlay, images, context }) {
+        return world.locked(() => {
+          const current = world.overlayImages(overlay);
+          const merged = current.map((c) => images.find((i) => i.name === c.name) ?? c);
+          if (JSON.stringify(merged) === JSON.stringify(current)) return { commit: world.head(), changed: false };
+          const id = createHash('sha1').update(`${world.head()}${overlay}${JSON.stringify(merged)}${Date.now()}`).digest('hex');
+          world.append({ type: 'commit', id, overlay, images: merged, context, at: Date.now() });
+          return { commit: id, changed: true };
+        });
+      },
+      async refreshApplication() {},
+      async waitForHealthy({ app, commit, timeoutMs }) {
+        const rules = world.rules();
+        const overlay = rules.applications[app.application];
+        if (!overlay) throw ApplicationFailure.nonRetryable(`application ${app.namespace}/${app.application} not found`, FailureType.ApplicationNotFound);
+        world.append({ type: 'health-wait', application: app.application, commit, phase: 'start', at: Date.now() });
+        await sleep(Math.min(rules.healthDelayMs ?? 0, timeoutMs));
+        world.append({ type: 'health-wait', application: app.application, commit, phase: 'end', at: Date.now() });
+        const bad = world.overlayImages(overlay).find((i) => i.newTag && rules.badTags?.includes(i.newTag));
+        if (bad) {
+          throw ApplicationFailure.nonRetryable(
+            `${app.application} is Degraded: Deployment ${bad.name} exceeded its progress deadline`,
+            FailureType.ApplicationDegraded,
+          );
+        }
+        return { revision: world.head(), sync: 'Synced', health: 'Healthy' };
+      },
+      async httpCheck({ url, expectStatus, attempts, intervalMs, timeoutMs }) {
+        let last = 'no answer';
+        for (let attempt = 1; attempt <= attempts; attempt++) {
+          try {
+            const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+            if (res.status === expectStatus) return { status: res.status, attempts: attempt };
+            last = `HTTP ${res.status}`;
+          } catch (err) {
+            last = (err as Error).message;
+          }
+          if (attempt < attempts) await sleep(intervalMs);
+        }
+        throw ApplicationFailure.nonRetryable(`${url} answered ${last}, expected ${expectStatus}`, FailureType.CheckFailed);
+      },
+      async triggerBuild({ commit }) {
+        await world.locked(() => {
+          if (!world.effects().some((e) => e.type === 'build' && e.commit === commit)) world.append({ type: 'build', commit, at: Date.now() });
+        });
+        return { url: `https://ci.example/run/${commit}`, conclusion: 'success' };
+      },
+      async runBuildCommand({ commit }) {
+        await world.locked(() => {
+          if (!world.effects().some((e) => e.type === 'build' && e.commit === commit)) world.append({ type: 'build', commit, at: Date.now() });
+        });
+        return { url: `command for ${commit}`, conclusion: 'success' };
+      },
+      async createReleaseTag({ tag, commit }) {
+        return world.locked(() => {
+          const existing = world.effects().find((e): e is Extract<Effect, { type: 'tag' }> => e.type === 'tag' && e.tag === tag);
+          if (existing && existing.commit !== commit) {
+            throw ApplicationFailure.nonRetryable(`tag ${tag} exists on ${existing.commit}`, FailureType.TagConflict);
+          }
+          if (existing) return { created: false };
+          world.append({ type: 'tag', tag, commit, at: Date.now() });
+          return { created: true };
+        });
+      },
+      async nextVersion({ format }) {
+        const tags = world.effects().flatMap((e) => (e.type === 'tag' ? [e.tag] : []));
+        return nextPatchVersion(tags, format);
+      },
+      async reportDeployment({ environment, commit, state }) {
+        world.append({ type: 'deployment', environment, commit, state, at: Date.now() });
+      },
+      async notify({ channels, event }) {
+        world.append({ type: 'notify', event, channels, at: Date.now() });
+        return { delivered: channels.length, failed: 0 };
+      },
+    };
+  }
+}

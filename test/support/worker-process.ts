@@ -1,0 +1,23 @@
+/**
+ * A worker in its own process, acting on a FakeWorld, for tests that kill workers with SIGKILL.
+ * Env: TEMPORAL_ADDRESS, TASK_QUEUE, WORLD_DIR, WORKFLOW_BUNDLE. Prints "ready" once polling.
+ */
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { createSlipwayWorker } from '../../worker/create-worker.js';
+import { FakeWorld } from './fake-world.js';
+
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+const worker = await createSlipwayWorker({
+  connection,
+  namespace: 'default',
+  taskQueue: process.env.TASK_QUEUE!,
+  activities: new FakeWorld(process.env.WORLD_DIR!).activities(),
+  workflowBundlePath: process.env.WORKFLOW_BUNDLE,
+  // A short sticky timeout so a replacement worker picks up workflow tasks quickly.
+  tuning: { stickyQueueScheduleToStartTimeout: '2s' },
+});
+const running = worker.run();
+console.log('ready');
+await running;
+await connection.close();

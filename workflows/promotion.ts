@@ -1,0 +1,186 @@
+/**
+ * One promotion of one build into one environment — the runbook:
+ *   1. note the images the overlay holds now (the rollback point);
+ *   2. write the new images, commit, push;
+ *   3. ask Argo CD to refresh and wait until the environment is Synced and Healthy at that commit;
+ *   4. run the environment's checks (soak time, HTTP probes);
+ * and if any step fails: write the previous images back as a new commit, wait until healthy
+ * again, tell people, and fail naming the environment and the reason.
+ * Compensations are kept in a list and run in reverse, as in a saga.
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  getExternalWorkflowHandle,
+  isCancellation,
+  setCurrentDetails,
+  sleep,
+} from '@temporalio/workflow';
+import type { ApplicationHealth, CommitContext, NotificationKind } from '../activities/types.js';
+import { describeImages, type ImageSetting } from '../core/images.js';
+import { formatDuration } from '../core/duration.js';
+import { shortSha } from '../core/ids.js';
+import { notifyActivities, shortStepOptions, stepActivities, waitActivities, waitStepOptions } from './activities.js';
+import { workflowNow } from './clock.js';
+import { describeFailure } from './failures.js';
+import { promotionProgressSignal } from './messages.js';
+import type { EnvironmentPhase, PromotionWorkflowInput } from './types.js';
+
+export interface PromotionResult {
+  gitopsCommit: string;
+  previousImages: ImageSetting[];
+  changed: boolean;
+}
+
+/** Details attached to a failed promotion, for the environment workflow and the release. */
+export interface PromotionFailureDetails {
+  reason: string;
+  failureType: string;
+  rolledBack: boolean;
+  rollbackCommit?: string;
+}
+
+export async function promotion({ request }: PromotionWorkflowInput): Promise<PromotionResult> {
+  const env = request.environment;
+  const label = `${request.app}/${env.name}`;
+  const steps = stepActivities(request.engine);
+  const waits = waitActivities(request.engine, env.argocd.timeout);
+  const notify = notifyActivities();
+  const argoApp = { application: env.argocd.application, namespace: env.argocd.namespace };
+  const version = request.version ?? shortSha(request.commit);
+
+  const tell = (phase: EnvironmentPhase, detail: string) => {
+    setCurrentDetails(`**${phase}** — ${detail}`);
+    void getExternalWorkflowHandle(request.replyTo)
+      .signal(promotionProgressSignal, { environment: env.name, phase, detail, since: workflowNow() })
+      .catch(() => undefined); // the release may be gone; the promotion goes on
+  };
+  const announce = async (kind: NotificationKind, message: string) => {
+    try {
+      await notify.notify.executeWithOptions(
+        { startToCloseTimeout: '1m', retry: { maximumAttempts: 3 }, summary: `notify: ${kind} ${label}` },
+        [{ channels: channelsOf(env.notify), event: { kind, app: request.app, environment: env.name, version, commit: request.commit, workflowId: request.replyTo, message } }],
+      );
+    } catch {
+      /* a notification never fails a promotion */
+    }
+  };
+  const reportDeployment = async (state: 'in_progress' | 'success' | 'failure', description: string) => {
+    if (!request.sourceRepo) return;
+    try {
+      await steps.reportDeployment.executeWithOptions(
+        { startToCloseTimeout: '1m', retry: { maximumAttempts: 3 }, summary: `GitHub deployment ${env.name}: ${state}` },
+        [{ source: request.sourceRepo, environment: env.name, commit: request.commit, state, description }],
+      );
+    } catch {
+      /* GitHub's deployment view is informational */
+    }
+  };
+  const commitContext = (kind: CommitContext['kind']): CommitContext => ({
+    app: request.app,
+    environment: env.name,
+    releaseId: request.replyTo,
+    version: request.version,
+    sourceCommit: request.commit,
+    kind,
+  });
+  const waitHealthy = (commit: string, why: string): Promise<ApplicationHealth> =>
+    waits.waitForHealthy.executeWithOptions(
+      { ...waitStepOptions(request.engine, env.argocd.timeout), summary: `wait for ${env.argocd.application} Synced+Healthy at ${shortSha(commit)} (${why})` },
+      [{ app: argoApp, commit, git: request.git, timeoutMs: env.argocd.timeout }],
+    );
+
+  const before = await steps.readOverlayImages.executeWithOptions(
+    { ...shortStepOptions(request.engine), summary: `read current images of ${env.overlay} (rollback point)` },
+    [{ git: request.git, overlay: env.overlay, imageNames: request.images.map((i) => i.name) }],
+  );
+
+  const compensations: Array<() => Promise<void>> = [];
+  let rollbackCommit: string | undefined;
+  try {
+    // Registered before the write: if the write lands and the worker dies before recording it,
+    // the rollback still restores the previous images (and is a no-op when nothing changed).
+    compensations.push(async () => {
+      tell('rolling-back', `writing back ${describeImages(before.images)}`);
+      const restored = await steps.writeOverlayImages.executeWithOptions(
+        { ...shortStepOptions(request.engine), summary: `roll back ${env.overlay} to the previous images` },
+        [{ git: request.git, overlay: env.overlay, images: before.images, context: commitContext('rollback') }],
+      );
+      rollbackCommit = restored.commit;
+      if (!restored.changed) return;
+      await steps.refreshApplication.executeWithOptions(
+        { ...shortStepOptions(request.engine), summary: `ask Argo CD to refresh ${env.argocd.application}` },
+        [{ app: argoApp, sync: env.argocd.sync, revision: restored.commit }],
+      );
+      await waitHealthy(restored.commit, 'after rollback');
+    });
+
+    tell('deploying', `writing ${describeImages(request.images)} to ${env.overlay}`);
+    await reportDeployment('in_progress', `deploying ${version}`);
+    const written = await steps.writeOverlayImages.executeWithOptions(
+      { ...shortStepOptions(request.engine), summary: `write ${version} images to ${env.overlay}, commit and push` },
+      [{ git: request.git, overlay: env.overlay, images: request.images, context: commitContext(request.kind) }],
+    );
+    await steps.refreshApplication.executeWithOptions(
+      { ...shortStepOptions(request.engine), summary: `ask Argo CD to refresh ${env.argocd.application}` },
+      [{ app: argoApp, sync: env.argocd.sync, revision: written.commit }],
+    );
+    tell('waiting-health', `Argo CD ${env.argocd.application} Synced+Healthy at ${shortSha(written.commit)}`);
+    await waitHealthy(written.commit, `${version} in ${env.name}`);
+
+    for (const check of env.checks) {
+      if ('soak' in check) {
+        tell('checking', `soak for ${formatDuration(check.soak)}`);
+        await sleep(check.soak);
+      } else {
+        tell('checking', `HTTP ${check.http.url} → ${check.http.expectStatus}`);
+        await waits.httpCheck.executeWithOptions(
+          {
+            startToCloseTimeout: check.http.attempts * (check.http.timeout + check.http.interval) + 30_000,
+            retry: { maximumAttempts: 2 },
+            summary: `check ${check.http.url} answers ${check.http.expectStatus}`,
+          },
+          [{ url: check.http.url, expectStatus: check.http.expectStatus, timeoutMs: check.http.timeout, attempts: check.http.attempts, intervalMs: check.http.interval }],
+        );
+      }
+    }
+
+    tell('promoted', `${version} healthy in ${env.name} at ${shortSha(written.commit)}`);
+    await reportDeployment('success', `${version} is live`);
+    await announce('promoted', `${request.app} ${version} is live in ${env.name}`);
+    return { gitopsCommit: written.commit, previousImages: before.images, changed: written.changed };
+  } catch (err) {
+    const failure = describeFailure(err);
+    let rolledBack = true;
+    let rollbackError: string | undefined;
+    await CancellationScope.nonCancellable(async () => {
+      for (const compensate of compensations.reverse()) {
+        try {
+          await compensate();
+        } catch (compensationErr) {
+          rolledBack = false;
+          rollbackError = describeFailure(compensationErr).reason;
+        }
+      }
+      await reportDeployment('failure', failure.reason.slice(0, 140));
+      await announce(
+        rolledBack ? 'rolled-back' : 'promotion-failed',
+        rolledBack
+          ? `${request.app} ${version} failed in ${env.name} and was rolled back: ${failure.reason}`
+          : `${request.app} ${version} failed in ${env.name} and the rollback failed too: ${rollbackError}`,
+      );
+    });
+    if (isCancellation(err)) throw err;
+    const details: PromotionFailureDetails = { reason: failure.reason, failureType: failure.type, rolledBack, rollbackCommit };
+    throw ApplicationFailure.create({
+      type: 'PromotionFailed',
+      nonRetryable: true,
+      message: `${env.name}: ${failure.reason}${rolledBack ? ' — rolled back' : ` — rollback failed: ${rollbackError}`}`,
+      details: [details],
+    });
+  }
+}
+
+export function channelsOf(notify: PromotionWorkflowInput['request']['environment']['notify']) {
+  return Array.isArray(notify) ? notify : [notify];
+}

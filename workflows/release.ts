@@ -1,0 +1,285 @@
+/**
+ * A release carries one build of an app through its environments — the runbook:
+ *   build → promote each environment in order (staging runs its checks: that is validation)
+ *   → tag the release → promote production (after approval, outside freeze windows).
+ * Each environment is owned by its environment workflow; the release asks it to promote and waits
+ * for the answer, so two releases never deploy to one environment at once. The first environment
+ * that fails (and is rolled back there) ends the release as failed, naming it and the reason.
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  isCancellation,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { NotificationKind } from '../activities/types.js';
+import { environmentWorkflowId, shortSha } from '../core/ids.js';
+import { imagesForCommit } from '../core/images.js';
+import { SA_APP, SA_ENVIRONMENT, SA_STAGE, SA_VERSION } from '../core/search-attributes.js';
+import { tagName } from '../core/version.js';
+import { notifyActivities, stepActivities, waitActivities, waitStepOptions } from './activities.js';
+import { workflowNow } from './clock.js';
+import { describeFailure } from './failures.js';
+import { promotionFinishedSignal, promotionProgressSignal, releaseStatusQuery, withdrawRequestSignal } from './messages.js';
+import { channelsOf } from './promotion.js';
+import type { EnvironmentProgress, PromotionReply, ReleaseInput, ReleaseResult, ReleaseStage, ReleaseStatus } from './types.js';
+
+export async function release(input: ReleaseInput): Promise<ReleaseResult> {
+  const { pipeline, commit } = input;
+  const appConfig = pipeline.appConfig;
+  const releaseId = workflowInfo().workflowId;
+  const steps = stepActivities(pipeline.engine);
+  const source = appConfig.source ? { repo: appConfig.source.github, tokenFromEnv: appConfig.source.tokenFromEnv } : undefined;
+  let version = input.version;
+
+  const startIndex = input.startAt ? appConfig.environments.findIndex((e) => e.name === input.startAt) : 0;
+  if (startIndex < 0) {
+    throw ApplicationFailure.nonRetryable(`${pipeline.app} has no environment "${input.startAt}"`, 'InvalidConfig');
+  }
+  const environments = appConfig.environments.slice(startIndex);
+  const tagBefore = input.skipTag || !source
+    ? undefined
+    : appConfig.tag.before ?? (environments.length >= 2 ? environments[environments.length - 1]!.name : undefined);
+  const buildKind = input.skipBuild || appConfig.build === 'none' ? undefined : 'githubActions' in appConfig.build ? 'githubActions' : 'command';
+
+  const status: ReleaseStatus = {
+    releaseId,
+    app: pipeline.app,
+    commit,
+    version,
+    stage: 'starting',
+    since: workflowNow(),
+    environments: appConfig.environments.map((e, i): EnvironmentProgress => ({
+      environment: e.name,
+      phase: i < startIndex ? 'skipped' : 'pending',
+      since: workflowNow(),
+    })),
+    steps: [
+      { name: 'build', state: buildKind ? 'pending' : 'skipped' },
+      ...environments.flatMap((e) => [
+        ...(e.name === tagBefore ? [{ name: 'tag', state: 'pending' as const }] : []),
+        { name: e.name, state: 'pending' as const },
+      ]),
+    ],
+  };
+  const replies = new Map<string, PromotionReply>();
+
+  setHandler(releaseStatusQuery, () => status);
+  setHandler(promotionProgressSignal, (p) => {
+    const env = status.environments.find((e) => e.environment === p.environment);
+    if (!env || replies.has(p.environment)) return; // late progress after the answer changes nothing
+    Object.assign(env, p);
+    if (status.stage === `promoting:${p.environment}`) waitFor(`${p.environment}: ${p.phase}${p.detail ? ` — ${p.detail}` : ''}`, p.since);
+  });
+  setHandler(promotionFinishedSignal, (r) => {
+    replies.set(r.environment, r);
+  });
+
+  upsertSearchAttributes([
+    { key: SA_APP, value: pipeline.app },
+    { key: SA_VERSION, value: version ?? shortSha(commit) },
+    { key: SA_STAGE, value: 'starting' },
+  ]);
+
+  let awaiting: { environment: string; requestId: string } | undefined;
+  try {
+    if (buildKind) {
+      enter('building', 'build', `build of ${shortSha(commit)}`);
+      const build = appConfig.build as Exclude<typeof appConfig.build, 'none'>;
+      const timeout = 'githubActions' in build ? build.githubActions.timeout : build.timeout;
+      const waits = waitActivities(pipeline.engine, timeout);
+      const result =
+        'githubActions' in build
+          ? await waits.triggerBuild.executeWithOptions(
+              { ...waitStepOptions(pipeline.engine, timeout), summary: `build ${shortSha(commit)} with GitHub Actions ${build.githubActions.workflow}` },
+              [{ source: source!, workflow: build.githubActions.workflow, ref: build.githubActions.ref, commit, timeoutMs: timeout }],
+            )
+          : await waits.runBuildCommand.executeWithOptions(
+              { ...waitStepOptions(pipeline.engine, timeout), summary: `build ${shortSha(commit)}: ${build.command}` },
+              [{ command: build.command, commit, app: pipeline.app, timeoutMs: timeout }],
+            );
+      done('build', result.url);
+    }
+
+    const images = imagesForCommit(appConfig.images, commit);
+    for (const env of environments) {
+      if (env.name === tagBefore) {
+        enter('tagging', 'tag', 'release tag');
+        version ??= await steps.nextVersion.executeWithOptions(
+          { startToCloseTimeout: pipeline.engine.stepTimeout, retry: { maximumAttempts: 5 }, summary: `find the next version of ${pipeline.app}` },
+          [{ source: source!, format: appConfig.tag.format }],
+        );
+        const tag = tagName(appConfig.tag.format, version);
+        await steps.createReleaseTag.executeWithOptions(
+          { startToCloseTimeout: pipeline.engine.stepTimeout, retry: { maximumAttempts: 10 }, summary: `tag ${shortSha(commit)} as ${tag}` },
+          [{ source: source!, tag, commit, message: `${pipeline.app} ${version}: validated in ${passedEnvironments().join(', ') || 'no environment'} by ${releaseId}` }],
+        );
+        status.version = version;
+        upsertSearchAttributes([{ key: SA_VERSION, value: version }]);
+        done('tag', tag);
+      }
+
+      const requestId = `${releaseId}#${env.name}`;
+      enter(`promoting:${env.name}`, env.name, `${env.name}: queued`);
+      upsertSearchAttributes([{ key: SA_ENVIRONMENT, value: env.name }]);
+      awaiting = { environment: env.name, requestId };
+      await steps.requestPromotion.executeWithOptions(
+        { startToCloseTimeout: '1m', retry: { maximumAttempts: 20 }, summary: `ask ${environmentWorkflowId(pipeline.app, env.name)} to promote ${version ?? shortSha(commit)}` },
+        [{
+          requestId,
+          replyTo: releaseId,
+          app: pipeline.app,
+          environment: env,
+          git: pipeline.git,
+          engine: pipeline.engine,
+          sourceRepo: source,
+          images,
+          commit,
+          version,
+          requestedAt: workflowNow(),
+          kind: 'promote',
+        }],
+      );
+      await condition(() => replies.has(env.name));
+      awaiting = undefined;
+      const reply = replies.get(env.name)!;
+      const progress = status.environments.find((e) => e.environment === env.name)!;
+
+      switch (reply.outcome) {
+        case 'promoted':
+          Object.assign(progress, { phase: 'promoted', detail: reply.alreadyDeployed ? 'already running this build' : `at ${shortSha(reply.gitopsCommit)}`, since: workflowNow() });
+          done(env.name, reply.gitopsCommit);
+          break;
+        case 'superseded': {
+          Object.assign(progress, { phase: 'superseded', detail: `by ${reply.by}`, since: workflowNow() });
+          fail(env.name, `superseded by ${reply.by}`);
+          setStage('superseded', `superseded in ${env.name} by ${reply.by}`);
+          const result = resultOf('superseded', reply.by);
+          status.outcome = result;
+          return result;
+        }
+        case 'failed':
+          Object.assign(progress, { phase: 'failed', detail: reply.reason, since: workflowNow() });
+          fail(env.name, reply.reason);
+          throw ApplicationFailure.create({
+            type: 'ReleaseFailed',
+            nonRetryable: true,
+            message: `${env.name}: ${reply.reason}${reply.rolledBack ? ` (rolled back${reply.rollbackCommit ? ` at ${shortSha(reply.rollbackCommit)}` : ''})` : ' (ROLLBACK FAILED: the environment needs attention)'}`,
+            details: [reply],
+          });
+        case 'rejected':
+          Object.assign(progress, { phase: 'rejected', detail: `by ${reply.by}`, since: workflowNow() });
+          fail(env.name, `rejected by ${reply.by}`);
+          throw ApplicationFailure.create({
+            type: 'ApprovalRejected',
+            nonRetryable: true,
+            message: `${env.name}: promotion rejected by ${reply.by}${reply.reason ? `: ${reply.reason}` : ''}`,
+          });
+        case 'approval-timed-out':
+          Object.assign(progress, { phase: 'approval-timed-out', since: workflowNow() });
+          fail(env.name, 'no approval before the deadline');
+          throw ApplicationFailure.create({
+            type: 'ApprovalTimedOut',
+            nonRetryable: true,
+            message: `${env.name}: no approval within ${Math.round(reply.after / 1000)}s; nothing was promoted there`,
+          });
+        case 'cancelled':
+          Object.assign(progress, { phase: 'cancelled', since: workflowNow() });
+          throw ApplicationFailure.create({ type: 'PromotionCancelled', nonRetryable: true, message: `${env.name}: the promotion was cancelled` });
+      }
+    }
+
+    setStage('released', `${version ?? shortSha(commit)} released to ${environments.map((e) => e.name).join(', ')}`);
+    const result = resultOf('released');
+    status.outcome = result;
+    await announce('release-succeeded', `${pipeline.app} ${version ?? shortSha(commit)} released to ${environments.map((e) => e.name).join(', ')}`);
+    return result;
+  } catch (err) {
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(async () => {
+        if (awaiting) {
+          // Withdraw our request: a queued one is dropped, one in flight is cancelled and rolled back.
+          await getExternalWorkflowHandle(environmentWorkflowId(pipeline.app, awaiting.environment))
+            .signal(withdrawRequestSignal, { requestId: awaiting.requestId })
+            .catch(() => undefined);
+        }
+        setStage('cancelled', 'cancelled by request');
+      });
+      throw err;
+    }
+    const failure = describeFailure(err);
+    const current = status.steps.find((s) => s.state === 'running');
+    if (current) fail(current.name, failure.reason);
+    setStage('failed', failure.reason);
+    await announce('release-failed', `${pipeline.app} ${version ?? shortSha(commit)} failed — ${failure.reason}`);
+    throw err;
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  function enter(stage: ReleaseStage, step: string, waitingFor: string): void {
+    const s = status.steps.find((x) => x.name === step);
+    if (s) s.state = 'running';
+    setStage(stage, waitingFor);
+  }
+
+  function done(step: string, detail?: string): void {
+    const s = status.steps.find((x) => x.name === step);
+    if (s) Object.assign(s, { state: 'done', detail });
+  }
+
+  function fail(step: string, detail: string): void {
+    const s = status.steps.find((x) => x.name === step);
+    if (s) Object.assign(s, { state: 'failed', detail });
+  }
+
+  function setStage(stage: ReleaseStage, waitingFor: string): void {
+    status.stage = stage;
+    upsertSearchAttributes([{ key: SA_STAGE, value: stage }]);
+    waitFor(waitingFor, workflowNow());
+  }
+
+  function waitFor(what: string, since: number): void {
+    status.waitingFor = what;
+    status.since = since;
+    setCurrentDetails(`**${status.stage}** — ${what}`);
+  }
+
+  function passedEnvironments(): string[] {
+    return status.environments.filter((e) => e.phase === 'promoted').map((e) => e.environment);
+  }
+
+  function resultOf(outcome: ReleaseResult['outcome'], supersededBy?: string): ReleaseResult {
+    return {
+      outcome,
+      releaseId,
+      version,
+      tag: version && tagBefore ? tagName(appConfig.tag.format, version) : undefined,
+      supersededBy,
+      environments: Object.fromEntries(
+        status.environments.map((e) => {
+          const r = replies.get(e.environment);
+          return [e.environment, { phase: e.phase, gitopsCommit: r?.outcome === 'promoted' ? r.gitopsCommit : undefined }];
+        }),
+      ),
+    };
+  }
+
+  async function announce(kind: NotificationKind, message: string): Promise<void> {
+    const last = [...appConfig.environments].reverse().find((e) => replies.has(e.name)) ?? appConfig.environments.at(-1)!;
+    try {
+      await notifyActivities().notify.executeWithOptions(
+        { startToCloseTimeout: '1m', retry: { maximumAttempts: 3 }, summary: `notify: ${kind}` },
+        [{ channels: channelsOf(last.notify), event: { kind, app: pipeline.app, environment: last.name, version, commit, workflowId: releaseId, message } }],
+      );
+    } catch {
+      /* notifications never change the outcome */
+    }
+  }
+}
+
