@@ -32,8 +32,11 @@ export async function withClient<T>(target: DatabaseTarget, doing: string, use: 
   try {
     return await use(client);
   } catch (err) {
-    if ((err as { type?: string }).type === 'BackupFailed') throw err;
-    throw describePgError(err, target, doing);
+    // Only the database's own errors are rephrased; ours already say what went wrong.
+    if (err instanceof pg.DatabaseError || typeof (err as { code?: unknown }).code === 'string') {
+      throw describePgError(err, target, doing);
+    }
+    throw err;
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -1,0 +1,268 @@
+/**
+ * Backup schedules, kept in step with slipway.yaml. Every environment with a `backup:` block gets
+ * one Temporal Schedule, `backup/<app>/<env>`, that starts the `backup` workflow on its cron
+ * (UTC), skips a run while the previous one still runs, and catches up missed runs within the
+ * configured window.
+ *
+ * `syncSchedules` is idempotent: the desired state's hash rides in the schedule action's memo (the
+ * part of a schedule that can be updated), so an unchanged config touches nothing. Schedules carry
+ * a marker memo naming the task queue that owns them; only those are deleted when their `backup:`
+ * block goes away, so schedules of another Slipway install in the same namespace are left alone.
+ */
+import { createHash } from 'node:crypto';
+import {
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleDescription,
+  type ScheduleOptionsStartWorkflowAction,
+} from '@temporalio/client';
+import type { SlipwayConfig } from '../config/schema.js';
+import { backupScheduleId } from '../core/ids.js';
+import { SA_APP, SA_ENVIRONMENT } from '../core/search-attributes.js';
+import type { BackupInput, backup } from '../workflows/backup.js';
+
+const MARKER = 'slipway-backup-schedule';
+const HASH_KEY = 'slipwayDesiredHash';
+
+export interface DesiredBackupSchedule {
+  scheduleId: string;
+  app: string;
+  environment: string;
+  cron: string;
+  catchupWindowMs: number;
+  input: BackupInput;
+}
+
+export interface SyncReport {
+  created: string[];
+  updated: string[];
+  deleted: string[];
+  unchanged: string[];
+}
+
+export interface BackupScheduleInfo {
+  scheduleId: string;
+  app: string;
+  environment: string;
+  cron?: string;
+  paused: boolean;
+  note?: string;
+  nextRuns: Date[];
+  lastRun?: { at: Date; workflowId: string };
+  running: string[];
+}
+
+/** What slipway.yaml asks for: one schedule per environment with a `backup:` block. */
+export function desiredBackupSchedules(config: SlipwayConfig): DesiredBackupSchedule[] {
+  const desired: DesiredBackupSchedule[] = [];
+  for (const [app, appConfig] of Object.entries(config.apps)) {
+    for (const env of appConfig.environments) {
+      if (!env.backup) continue;
+      desired.push({
+        scheduleId: backupScheduleId(app, env.name),
+        app,
+        environment: env.name,
+        cron: env.backup.schedule,
+        catchupWindowMs: env.backup.catchupWindow,
+        input: {
+          app,
+          environment: env.name,
+          databaseUrlFromEnv: env.backup.postgres.urlFromEnv,
+          keep: env.backup.keep,
+          notify: Array.isArray(env.notify) ? env.notify : [env.notify],
+        },
+      });
+    }
+  }
+  return desired;
+}
+
+/** Key order must not change the hash. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function desiredHash(desired: DesiredBackupSchedule, taskQueue: string): string {
+  const state = { v: 1, cron: desired.cron, catchupWindowMs: desired.catchupWindowMs, overlap: 'SKIP', taskQueue, input: desired.input };
+  return createHash('sha256').update(stableJson(state)).digest('hex').slice(0, 32);
+}
+
+function scheduleParts(desired: DesiredBackupSchedule, taskQueue: string) {
+  const action: ScheduleOptionsStartWorkflowAction<typeof backup> = {
+    type: 'startWorkflow',
+    workflowType: 'backup',
+    // Temporal appends the scheduled time: backup/todoapp/production-2026-11-24T03:00:00Z.
+    workflowId: desired.scheduleId,
+    taskQueue,
+    args: [desired.input],
+    memo: { [HASH_KEY]: desiredHash(desired, taskQueue), slipwayCron: desired.cron },
+    typedSearchAttributes: [
+      { key: SA_APP, value: desired.app },
+      { key: SA_ENVIRONMENT, value: desired.environment },
+    ],
+    staticSummary: `Scheduled backup of ${desired.app}/${desired.environment} (${desired.cron} UTC)`,
+  };
+  return {
+    spec: { cronExpressions: [desired.cron] },
+    action,
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: desired.catchupWindowMs, pauseOnFailure: false },
+  };
+}
+
+async function describeOrUndefined(client: Client, scheduleId: string): Promise<ScheduleDescription | undefined> {
+  try {
+    return await client.schedule.getHandle(scheduleId).describe();
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+function ownedBy(memo: Record<string, unknown> | undefined, taskQueue: string): boolean {
+  return memo?.slipway === MARKER && memo?.taskQueue === taskQueue;
+}
+
+/** Ids of the backup schedules this task queue owns. */
+async function ownedScheduleIds(client: Client, taskQueue: string): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const summary of client.schedule.list()) {
+    if (summary.scheduleId.startsWith('backup/') && ownedBy(summary.memo, taskQueue)) ids.push(summary.scheduleId);
+  }
+  return ids.sort();
+}
+
+export async function syncSchedules(client: Client, config: SlipwayConfig, taskQueue: string): Promise<SyncReport> {
+  const report: SyncReport = { created: [], updated: [], deleted: [], unchanged: [] };
+  const desired = desiredBackupSchedules(config);
+
+  for (const want of desired) {
+    const parts = scheduleParts(want, taskQueue);
+    const current = await describeOrUndefined(client, want.scheduleId);
+    const create = () =>
+      client.schedule.create({
+        scheduleId: want.scheduleId,
+        ...parts,
+        memo: { slipway: MARKER, taskQueue, app: want.app, environment: want.environment },
+      });
+    if (!current) {
+      await create();
+      report.created.push(want.scheduleId);
+      continue;
+    }
+    const currentAction = current.action.type === 'startWorkflow' ? current.action : undefined;
+    if (currentAction?.memo?.[HASH_KEY] === parts.action.memo![HASH_KEY] && ownedBy(current.memo, taskQueue)) {
+      report.unchanged.push(want.scheduleId);
+      continue;
+    }
+    if (!ownedBy(current.memo, taskQueue)) {
+      // The owner marker lives in the schedule memo, which an update cannot change: recreate,
+      // keeping a person's pause.
+      await client.schedule.getHandle(want.scheduleId).delete();
+      await client.schedule.create({
+        scheduleId: want.scheduleId,
+        ...parts,
+        memo: { slipway: MARKER, taskQueue, app: want.app, environment: want.environment },
+        state: { paused: current.state.paused, note: current.state.note },
+      });
+    } else {
+      await client.schedule.getHandle(want.scheduleId).update((previous) => ({
+        ...parts,
+        state: { paused: previous.state.paused, note: previous.state.note, remainingActions: previous.state.remainingActions },
+      }));
+    }
+    report.updated.push(want.scheduleId);
+  }
+
+  const wanted = new Set(desired.map((d) => d.scheduleId));
+  for (const id of await ownedScheduleIds(client, taskQueue)) {
+    if (wanted.has(id)) continue;
+    try {
+      await client.schedule.getHandle(id).delete();
+    } catch (err) {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+    }
+    report.deleted.push(id);
+  }
+  return report;
+}
+
+function toInfo(description: ScheduleDescription): BackupScheduleInfo {
+  const action = description.action.type === 'startWorkflow' ? description.action : undefined;
+  const recent = description.info.recentActions.at(-1);
+  return {
+    scheduleId: description.scheduleId,
+    app: String(description.memo?.app ?? description.scheduleId.split('/')[1]),
+    environment: String(description.memo?.environment ?? description.scheduleId.split('/')[2]),
+    cron: typeof action?.memo?.slipwayCron === 'string' ? action.memo.slipwayCron : undefined,
+    paused: description.state.paused,
+    note: description.state.note,
+    nextRuns: description.info.nextActionTimes,
+    lastRun: recent ? { at: recent.takenAt, workflowId: recent.action.workflow.workflowId } : undefined,
+    running: description.info.runningActions.map((a) => a.workflow.workflowId),
+  };
+}
+
+/** The backup schedules this task queue owns, with their state. */
+export async function listSchedules(client: Client, taskQueue: string): Promise<BackupScheduleInfo[]> {
+  const infos: BackupScheduleInfo[] = [];
+  for (const id of await ownedScheduleIds(client, taskQueue)) {
+    const description = await describeOrUndefined(client, id);
+    if (description) infos.push(toInfo(description));
+  }
+  return infos;
+}
+
+export async function describeBackupSchedule(client: Client, app: string, environment: string): Promise<BackupScheduleInfo> {
+  const description = await describeOrUndefined(client, backupScheduleId(app, environment));
+  if (!description) throw new Error(`no backup schedule for ${app}/${environment} (run "slipway schedules sync")`);
+  return toInfo(description);
+}
+
+export async function pauseSchedule(client: Client, app: string, environment: string, note = 'paused with slipway'): Promise<void> {
+  await client.schedule.getHandle(backupScheduleId(app, environment)).pause(note);
+}
+
+export async function unpauseSchedule(client: Client, app: string, environment: string, note = 'unpaused with slipway'): Promise<void> {
+  await client.schedule.getHandle(backupScheduleId(app, environment)).unpause(note);
+}
+
+/**
+ * Runs the schedule's action now (a paused schedule runs too) and returns the workflow it started.
+ * With the SKIP policy nothing starts while a backup is still running: then this throws.
+ */
+export async function triggerSchedule(
+  client: Client,
+  app: string,
+  environment: string,
+  options: { timeoutMs?: number } = {},
+): Promise<{ workflowId: string; runId: string }> {
+  const handle = client.schedule.getHandle(backupScheduleId(app, environment));
+  const before = await handle.describe();
+  const seen = new Set([
+    ...before.info.recentActions.map((a) => a.action.workflow.workflowId),
+    ...before.info.runningActions.map((a) => a.workflow.workflowId),
+  ]);
+  await handle.trigger();
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  for (;;) {
+    const now = await handle.describe();
+    const started = now.info.recentActions.find((a) => !seen.has(a.action.workflow.workflowId));
+    if (started) return { workflowId: started.action.workflow.workflowId, runId: started.action.workflow.firstExecutionRunId };
+    if (Date.now() > deadline) {
+      const running = now.info.runningActions.map((a) => a.workflow.workflowId);
+      throw new Error(
+        `the backup schedule of ${app}/${environment} started nothing` +
+          (running.length ? ` (a backup is still running: ${running.join(', ')})` : ''),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
