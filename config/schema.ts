@@ -182,7 +182,7 @@ export function parseConfig(text: string, file: string): SlipwayConfig {
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
-      doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}`, line: e.linePos?.[0]?.line })),
+      doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}`, line: lineCounter.linePos(e.pos[0]).line })),
     );
   }
   const result = configSchema.safeParse(doc.toJS() ?? {});

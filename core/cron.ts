@@ -19,13 +19,13 @@ const DAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
 
 export class CronError extends Error {}
 
-function parseValue(token: string, names: string[] | undefined, offset: number): number {
+function parseValue(token: string, names: string[] | undefined, offset: number, label: string): number {
   const upper = token.toUpperCase();
   if (names) {
     const index = names.indexOf(upper);
     if (index >= 0) return index + offset;
   }
-  if (!/^\d+$/.test(token)) throw new CronError(`"${token}" is not a number${names ? ' or a name' : ''}`);
+  if (!/^\d+$/.test(token)) throw new CronError(`${label}: "${token}" is not a number${names ? ' or a name' : ''}`);
   return Number(token);
 }
 
@@ -42,10 +42,10 @@ function parseField(field: string, min: number, max: number, label: string, name
       hi = max;
     } else if (rangePart!.includes('-')) {
       const [a, b] = rangePart!.split('-');
-      lo = parseValue(a!, names, offset);
-      hi = parseValue(b!, names, offset);
+      lo = parseValue(a!, names, offset, label);
+      hi = parseValue(b!, names, offset, label);
     } else {
-      lo = parseValue(rangePart!, names, offset);
+      lo = parseValue(rangePart!, names, offset, label);
       hi = stepPart === undefined ? lo : max;
     }
     if (lo < min || hi > (label === 'day-of-week' ? 7 : max) || lo > hi) {

@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { environmentWorkflowId } from '../../core/ids.js';
 import { approveUpdate, environmentStateQuery, rejectUpdate, releaseStatusQuery } from '../../workflows/messages.js';
 import { startTestWorker, testClient, type RunningWorker } from '../support/temporal.js';
@@ -42,7 +43,15 @@ async function saveHistory(name: string, workflowId: string): Promise<void> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const dir = join(process.cwd(), 'test-output', 'histories');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${name}.json`), JSON.stringify(history, null, 1));
+  // The same JSON as `temporal workflow show --output json`; test/histories/ keeps reviewed copies.
+  writeFileSync(join(dir, `${name}.json`), historyToJSON(history));
+}
+
+/** The id of the first promotion child an environment workflow started. */
+async function promotionIdOf(app: string, environment: string): Promise<string> {
+  const history = await client.workflow.getHandle(environmentWorkflowId(app, environment)).fetchHistory();
+  const started = history.events?.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes);
+  return started!.startChildWorkflowExecutionInitiatedEventAttributes!.workflowId!;
 }
 
 describe('release workflow', () => {
@@ -86,6 +95,7 @@ describe('release workflow', () => {
       expect.arrayContaining(['promoted', 'release-succeeded']),
     );
     await saveHistory('release-success', handle.workflowId);
+    await saveHistory('promotion-success', await promotionIdOf(app, 'production'));
     await saveHistory('environment-success', environmentWorkflowId(app, 'staging'));
   });
 
@@ -118,10 +128,9 @@ describe('release workflow', () => {
     expect(history.current).toBeUndefined();
     expect(history.recent[0]).toMatchObject({ outcome: 'failed', commit });
 
-    const promotionId = (await client.workflow.getHandle(environmentWorkflowId(app, 'staging')).fetchHistory()).events
-      ?.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)?.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
+    const promotionId = await promotionIdOf(app, 'staging');
     expect(promotionId).toMatch(new RegExp(`^promotion/${app}/staging/`));
-    await saveHistory('promotion-rollback', promotionId!);
+    await saveHistory('promotion-rollback', promotionId);
     await saveHistory('release-rollback', handle.workflowId);
   });
 

@@ -1,0 +1,86 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../config/schema.js';
+import { loadConfigFile } from '../../config/load.js';
+
+const VALID = `
+gitops: { url: "file:///srv/gitops.git", branch: main }
+apps:
+  todoapp:
+    source: { github: org/todoapp }
+    images: [todoapp/frontend, todoapp/backend]
+    build: { githubActions: { workflow: build.yml } }
+    environments:
+      - name: staging
+        overlay: 1.2/overlays/staging
+        argocd: { application: todoapp-staging, namespace: argocd }
+        checks: [ { soak: 2m }, { http: { url: "https://staging.example/healthz", expectStatus: 200 } } ]
+        notify: log
+      - name: production
+        overlay: 1.2/overlays/production
+        argocd: { application: todoapp-production }
+        approval: { required: true, timeout: 24h }
+        freeze: [ { cron: "0 17 * * FRI", duration: 64h } ]
+        notify: { discord: { urlFromEnv: DISCORD_WEBHOOK_URL } }
+        backup: { schedule: "0 3 * * *", postgres: { urlFromEnv: PROD_DATABASE_URL }, keep: 14 }
+`;
+
+function problemsOf(text: string): ConfigError {
+  try {
+    parseConfig(text, 'slipway.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+describe('slipway.yaml', () => {
+  it('parses a full pipeline into typed config with defaults and durations in ms', () => {
+    const config = parseConfig(VALID, 'slipway.yaml');
+    const app = config.apps.todoapp!;
+    expect(app.environments.map((e) => e.name)).toEqual(['staging', 'production']);
+    expect(app.environments[0]!.checks[0]).toEqual({ soak: 120_000 });
+    expect(app.environments[0]!.checks[1]).toMatchObject({ http: { timeout: 10_000, attempts: 3 } });
+    expect(app.environments[1]!.argocd).toEqual({ application: 'todoapp-production', namespace: 'argocd', sync: false, timeout: 600_000 });
+    expect(app.environments[1]!.approval).toEqual({ required: true, timeout: 86_400_000 });
+    expect(app.environments[1]!.freeze[0]).toEqual({ cron: '0 17 * * FRI', duration: 64 * 3_600_000 });
+    expect(app.source).toEqual({ github: 'org/todoapp', tokenFromEnv: 'GITHUB_TOKEN' });
+    expect(app.tag).toEqual({ format: 'v{version}', pattern: 'v*.*.*' });
+    expect(config.engine).toEqual({ heartbeatTimeout: 30_000, stepTimeout: 300_000, historyPerEnvironment: 20 });
+  });
+
+  it('names the file, the field path, the line and what was expected', () => {
+    const error = problemsOf(VALID.replace('timeout: 24h', 'timeout: soon'));
+    expect(error.message).toMatch(/^slipway\.yaml: invalid configuration/);
+    expect(error.problems).toEqual([
+      expect.objectContaining({ path: 'apps.todoapp.environments[1].approval.timeout', message: expect.stringMatching(/expected a duration like .* got "soon"/) }),
+    ]);
+    expect(error.problems[0]!.line).toBe(17);
+    expect(error.message).toContain('apps.todoapp.environments[1].approval.timeout (line 17)');
+  });
+
+  it('rejects unknown keys, bad cron, duplicate environments and secrets written inline', () => {
+    expect(problemsOf(VALID.replace('notify: log', 'notify: log\n        replicas: 3')).message).toMatch(/environments\[0\].*replicas/s);
+    expect(problemsOf(VALID.replace('0 17 * * FRI', '0 25 * * FRI')).message).toMatch(/freeze\[0\]\.cron.*hour/);
+    expect(problemsOf(VALID.replace('name: production', 'name: staging')).message).toMatch(/environments\[1\]\.name.*duplicate environment "staging"/);
+    expect(problemsOf(VALID.replace('urlFromEnv: DISCORD_WEBHOOK_URL', 'url: "https://discord.com/api/webhooks/1/secret"')).message).toMatch(/notify/);
+    expect(problemsOf(VALID.replace('urlFromEnv: PROD_DATABASE_URL', 'urlFromEnv: "postgres://u:p@db/x"')).message).toMatch(/urlFromEnv.*environment variable/);
+  });
+
+  it('rejects overlays outside the repository and YAML that does not parse', () => {
+    expect(problemsOf(VALID.replace('1.2/overlays/staging', '../../etc')).message).toMatch(/environments\[0\]\.overlay.*relative/);
+    const syntax = problemsOf('gitops: { url: x\napps: [');
+    expect(syntax.message).toMatch(/YAML syntax/);
+    expect(syntax.problems[0]!.line).toBeGreaterThan(0);
+  });
+
+  it('reports a missing file by name', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-config-'));
+    await expect(loadConfigFile(join(dir, 'nope.yaml'))).rejects.toThrow(/nope\.yaml: invalid configuration\n.*file not found/);
+    writeFileSync(join(dir, 'slipway.yaml'), VALID);
+    expect(Object.keys((await loadConfigFile(join(dir, 'slipway.yaml'))).apps)).toEqual(['todoapp']);
+  });
+});

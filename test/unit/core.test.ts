@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { formatDuration, parseDuration } from '../../core/duration.js';
+import { CronError, cronMatches, nextFiring, parseCron, previousFiring } from '../../core/cron.js';
+import { activeFreeze } from '../../core/freeze.js';
+import { nextPatchVersion, tagMatchesPattern, tagName, versionFromTag } from '../../core/version.js';
+import { describeImages, imagesForCommit, sameImages } from '../../core/images.js';
+
+const H = 3_600_000;
+
+describe('durations', () => {
+  it('parses and formats the units people write', () => {
+    expect(parseDuration('90s')).toBe(90_000);
+    expect(parseDuration('1h30m')).toBe(5_400_000);
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('7d')).toBe(7 * 24 * H);
+    expect(parseDuration('10')).toBeUndefined();
+    expect(parseDuration('5 minutes')).toBeUndefined();
+    expect(formatDuration(5_400_000)).toBe('1h30m');
+    expect(formatDuration(42)).toBe('42ms');
+  });
+});
+
+describe('cron', () => {
+  it('matches fields with names, ranges, steps and Sunday as 7', () => {
+    const friday17 = parseCron('0 17 * * FRI');
+    expect(cronMatches(friday17, new Date('2026-11-27T17:00:00Z'))).toBe(true); // a Friday
+    expect(cronMatches(friday17, new Date('2026-11-26T17:00:00Z'))).toBe(false);
+    const weekdays = parseCron('*/15 9-17 * * 1-5');
+    expect(cronMatches(weekdays, new Date('2026-11-24T09:45:00Z'))).toBe(true);
+    expect(cronMatches(weekdays, new Date('2026-11-24T09:50:00Z'))).toBe(false);
+    expect(cronMatches(parseCron('0 0 * * 7'), new Date('2026-11-29T00:00:00Z'))).toBe(true); // Sunday
+  });
+
+  it('ORs day-of-month and day-of-week when both are restricted, as cron does', () => {
+    const spec = parseCron('0 0 1 * MON');
+    expect(cronMatches(spec, new Date('2026-12-01T00:00:00Z'))).toBe(true); // the 1st (a Tuesday)
+    expect(cronMatches(spec, new Date('2026-11-30T00:00:00Z'))).toBe(true); // a Monday
+    expect(cronMatches(spec, new Date('2026-12-02T00:00:00Z'))).toBe(false);
+  });
+
+  it('finds the previous and next firing', () => {
+    const spec = parseCron('30 2 * * *');
+    const at = Date.parse('2026-11-24T12:00:00Z');
+    expect(new Date(previousFiring(spec, at, 24 * H)!).toISOString()).toBe('2026-11-24T02:30:00.000Z');
+    expect(new Date(nextFiring(spec, at, 24 * H)!).toISOString()).toBe('2026-11-25T02:30:00.000Z');
+    expect(previousFiring(spec, at, H)).toBeUndefined();
+  });
+
+  it('names the bad field', () => {
+    expect(() => parseCron('0 17 * *')).toThrow(/expected 5 fields/);
+    expect(() => parseCron('61 * * * *')).toThrow(CronError);
+    expect(() => parseCron('0 0 * * FUNDAY')).toThrow(/day-of-week/);
+  });
+});
+
+describe('freeze windows', () => {
+  const weekend = [{ cron: '0 17 * * FRI', durationMs: 64 * H, reason: 'weekend' }];
+
+  it('is frozen from Friday 17:00 for 64 hours and open otherwise', () => {
+    expect(activeFreeze(weekend, Date.parse('2026-11-27T16:59:00Z'))).toBeUndefined();
+    const saturday = activeFreeze(weekend, Date.parse('2026-11-28T10:00:00Z'));
+    expect(new Date(saturday!.until).toISOString()).toBe('2026-11-30T09:00:00.000Z');
+    expect(saturday!.window.reason).toBe('weekend');
+    expect(activeFreeze(weekend, Date.parse('2026-11-30T09:00:00Z'))).toBeUndefined();
+  });
+
+  it('follows back-to-back windows to the moment the environment really opens', () => {
+    const chained = [
+      { cron: '0 9 * * *', durationMs: 2 * H },
+      { cron: '0 11 * * *', durationMs: 2 * H },
+    ];
+    expect(new Date(activeFreeze(chained, Date.parse('2026-11-24T10:00:00Z'))!.until).toISOString()).toBe('2026-11-24T13:00:00.000Z');
+  });
+});
+
+describe('versions and tags', () => {
+  it('computes the next patch from existing tags in the format', () => {
+    expect(nextPatchVersion(['v1.2.3', 'v1.10.0', 'v1.9.9', 'latest', 'x1.99.0'], 'v{version}')).toBe('1.10.1');
+    expect(nextPatchVersion([], 'v{version}')).toBe('0.1.0');
+    expect(tagName('release-{version}', '2.0.0')).toBe('release-2.0.0');
+    expect(versionFromTag('v{version}', 'v2.3.4')).toBe('2.3.4');
+    expect(versionFromTag('v{version}', 'v2.3')).toBeUndefined();
+  });
+
+  it('matches tag patterns with * only', () => {
+    expect(tagMatchesPattern('v*.*.*', 'v1.4.0')).toBe(true);
+    expect(tagMatchesPattern('v*.*.*', 'v1.4')).toBe(false);
+    expect(tagMatchesPattern('v*.*.*', 'release-1.4.0')).toBe(false);
+  });
+});
+
+describe('images', () => {
+  it('tags every configured image with the commit and compares settings order-free', () => {
+    const images = imagesForCommit(['a/web', { name: 'a/api', newName: 'registry.example/a/api' }], 'abcdef1234567890');
+    expect(images).toEqual([
+      { name: 'a/web', newTag: 'abcdef1234567890' },
+      { name: 'a/api', newName: 'registry.example/a/api', newTag: 'abcdef1234567890' },
+    ]);
+    expect(sameImages(images, [...images].reverse())).toBe(true);
+    expect(sameImages(images, [images[0]!])).toBe(false);
+    expect(describeImages(images)).toBe('a/web:abcdef123456, registry.example/a/api:abcdef123456');
+  });
+});
