@@ -246,15 +246,13 @@ export async function triggerSchedule(
 ): Promise<{ workflowId: string; runId: string }> {
   const handle = client.schedule.getHandle(backupScheduleId(app, environment));
   const before = await handle.describe();
-  const seen = new Set([
-    ...before.info.recentActions.map((a) => a.action.workflow.workflowId),
-    ...before.info.runningActions.map((a) => a.workflow.workflowId),
-  ]);
+  // Workflow ids carry the trigger time to the second, so two runs can share one: tell them apart by run id.
+  const seen = new Set(before.info.recentActions.map((a) => a.action.workflow.firstExecutionRunId));
   await handle.trigger();
   const deadline = Date.now() + (options.timeoutMs ?? 15_000);
   for (;;) {
     const now = await handle.describe();
-    const started = now.info.recentActions.find((a) => !seen.has(a.action.workflow.workflowId));
+    const started = now.info.recentActions.find((a) => !seen.has(a.action.workflow.firstExecutionRunId));
     if (started) return { workflowId: started.action.workflow.workflowId, runId: started.action.workflow.firstExecutionRunId };
     if (Date.now() > deadline) {
       const running = now.info.runningActions.map((a) => a.workflow.workflowId);

@@ -1,0 +1,319 @@
+/**
+ * Scheduled backups end to end: a real PostgreSQL (infra/postgres), the suite's real Temporal dev
+ * server, Temporal Schedules synced from a config, backups triggered through the server, verified
+ * by restore, pruned, and restored again row for row.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema, type SlipwayConfig } from '../../config/schema.js';
+import { startPostgres, type RunningPostgres } from '../../infra/postgres/index.js';
+import { freePort } from '../../infra/ports.js';
+import { SA_APP, SA_ENVIRONMENT } from '../../core/search-attributes.js';
+import { createBackupActivities, DirectoryBackupStore, type TakeBackupInput } from '../../activities/backup/index.js';
+import type { NotifyInput } from '../../activities/types.js';
+import { describeBackupSchedule, listSchedules, syncSchedules, triggerSchedule } from '../../client/schedules.js';
+import { listBackups, restoreBackup } from '../../client/backups.js';
+import type { BackupResult } from '../../workflows/backup.js';
+import { startTestWorker, testClient, uniqueTaskQueue, type RunningWorker } from '../support/temporal.js';
+
+const suffix = randomBytes(3).toString('hex');
+const APP = `bk-${suffix}`;
+const PASSWORD = `pw-${randomBytes(6).toString('hex')}`;
+const SOURCE_ENV = `SLIPWAY_TEST_SRC_DB_${suffix.toUpperCase()}`;
+const DOWN_ENV = `SLIPWAY_TEST_DOWN_DB_${suffix.toUpperCase()}`;
+
+function configFor(app: string, environments: Array<{ name: string; backup?: object }>): SlipwayConfig {
+  return configSchema.parse({
+    gitops: { url: 'file:///nowhere' },
+    apps: {
+      [app]: {
+        images: ['todoapp/backend'],
+        environments: environments.map((e) => ({
+          name: e.name,
+          overlay: `overlays/${e.name}`,
+          argocd: { application: `${app}-${e.name}` },
+          ...(e.backup ? { backup: e.backup } : {}),
+        })),
+      },
+    },
+  });
+}
+
+const SOURCE_TABLES = ['public.users', 'public.todos', 'audit."Event Log"'];
+
+async function seed(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query(`
+    CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL, email text UNIQUE);
+    CREATE TABLE todos (id serial PRIMARY KEY, user_id int REFERENCES users(id), title text, done boolean, due timestamptz, meta jsonb);
+    CREATE SCHEMA audit;
+    CREATE TABLE audit."Event Log" (id bigserial PRIMARY KEY, what text);
+    INSERT INTO users (name, email) SELECT 'user ' || g, 'u' || g || '@example.test' FROM generate_series(1, 25) g;
+    INSERT INTO todos (user_id, title, done, due, meta)
+      SELECT 1 + g % 25, 'todo ''' || g || ''' ✓', g % 3 = 0, timestamptz '2026-01-01 00:00+00' + g * interval '1 hour', jsonb_build_object('n', g)
+      FROM generate_series(1, 400) g;
+    INSERT INTO audit."Event Log" (what) VALUES ('created'), ('updated'), (NULL);
+  `);
+  await client.end();
+}
+
+async function dumpRows(url: string): Promise<Record<string, unknown[]>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const out: Record<string, unknown[]> = {};
+    for (const table of SOURCE_TABLES) out[table] = (await client.query(`SELECT * FROM ${table} ORDER BY id`)).rows;
+    return out;
+  } finally {
+    await client.end();
+  }
+}
+
+async function withDb<T>(url: string, use: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
+}
+
+describe('scheduled backups on Temporal Schedules', () => {
+  let postgres: RunningPostgres;
+  let sourceUrl: string;
+  let client: Client;
+  let worker: RunningWorker;
+  let storeDir: string;
+  let store: DirectoryBackupStore;
+  const notifications: NotifyInput[] = [];
+  /** Fault injection: when set, the next dump is damaged after it is stored (a bad disk, a torn upload). */
+  let corruptNextDump = false;
+
+  const config = configFor(APP, [
+    { name: 'production', backup: { schedule: '0 3 * * *', postgres: { urlFromEnv: SOURCE_ENV }, keep: 1, catchupWindow: '10m' } },
+    { name: 'staging', backup: { schedule: '30 2 * * *', postgres: { urlFromEnv: DOWN_ENV }, keep: 3 } },
+  ]);
+
+  beforeAll(async () => {
+    postgres = await startPostgres({ password: PASSWORD });
+    await withDb(postgres.url, (c) => c.query('CREATE DATABASE todo_source'));
+    sourceUrl = postgres.url.replace(/\/postgres$/, '/todo_source');
+    await seed(sourceUrl);
+    // Nothing listens on this port: the database of "staging" is down.
+    process.env[DOWN_ENV] = `postgresql://postgres:${PASSWORD}@127.0.0.1:${await freePort()}/gone`;
+    process.env[SOURCE_ENV] = sourceUrl;
+
+    storeDir = await mkdtemp(join(tmpdir(), 'slipway-backups-'));
+    store = new DirectoryBackupStore(storeDir);
+    const backups = createBackupActivities({ store });
+    client = await testClient();
+    worker = await startTestWorker({
+      ...backups,
+      async takeBackup(input: TakeBackupInput) {
+        const taken = await backups.takeBackup(input);
+        if (corruptNextDump) {
+          corruptNextDump = false;
+          const path = store.dumpPath({ app: input.app, environment: input.environment, id: input.backupId });
+          const bytes = await readFile(path);
+          bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+          await writeFile(path, bytes);
+        }
+        return taken;
+      },
+      async notify(input: NotifyInput) {
+        notifications.push(input);
+        return { delivered: input.channels.length, failed: 0 };
+      },
+    });
+  });
+
+  afterAll(async () => {
+    // Leave no schedules behind on the shared server.
+    if (client && worker) await syncSchedules(client, configFor(APP, [{ name: 'production' }]), worker.taskQueue).catch(() => undefined);
+    await worker?.stop();
+    await client?.connection.close();
+    await postgres?.stop();
+    if (storeDir) await rm(storeDir, { recursive: true, force: true });
+    delete process.env[SOURCE_ENV];
+    delete process.env[DOWN_ENV];
+  });
+
+  /** The history as text with every payload decoded, so a secret cannot hide in base64. */
+  async function readableHistory(workflowId: string): Promise<string> {
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    const decoded: string[] = [];
+    JSON.stringify(history, (key, value: unknown) => {
+      if (key === 'data' && typeof value === 'string') decoded.push(Buffer.from(value, 'base64').toString('utf8'));
+      return value;
+    });
+    expect(decoded.length).toBeGreaterThan(3);
+    return `${JSON.stringify(history)}\n${decoded.join('\n')}`;
+  }
+
+  async function triggerAndWait(environment: string): Promise<{ workflowId: string; result: Promise<BackupResult> }> {
+    const { workflowId, runId } = await triggerSchedule(client, APP, environment);
+    return { workflowId, result: client.workflow.getHandle<() => Promise<BackupResult>>(workflowId, runId).result() };
+  }
+
+  it('syncs schedules from config, and a triggered run backs up, verifies, and restores row for row', async () => {
+    const report = await syncSchedules(client, config, worker.taskQueue);
+    expect(report.created.sort()).toEqual([`backup/${APP}/production`, `backup/${APP}/staging`]);
+
+    const info = await describeBackupSchedule(client, APP, 'production');
+    expect(info.paused).toBe(false);
+    expect(info.cron).toBe('0 3 * * *');
+    expect(info.nextRuns[0]!.getUTCHours()).toBe(3);
+    const raw = await client.schedule.getHandle(`backup/${APP}/production`).describe();
+    expect(raw.policies.overlap).toBe('SKIP');
+    expect(raw.policies.catchupWindow).toBe(10 * 60_000);
+
+    const { workflowId, result } = await triggerAndWait('production');
+    expect(workflowId.startsWith(`backup/${APP}/production-`)).toBe(true);
+    const outcome = await result;
+    expect(outcome).toMatchObject({ tables: 3, rows: 25 + 400 + 3, deleted: [] });
+
+    const handle = client.workflow.getHandle(workflowId);
+    const description = await handle.describe();
+    expect(description.typedSearchAttributes.get(SA_APP)).toBe(APP);
+    expect(description.typedSearchAttributes.get(SA_ENVIRONMENT)).toBe('production');
+    // The URL and its password live on the worker only: not in the inputs, not in the history.
+    const history = await readableHistory(workflowId);
+    expect(history).not.toContain(PASSWORD);
+    expect(history).not.toContain(sourceUrl);
+    expect(history).toContain(SOURCE_ENV);
+
+    const listed = await listBackups(store, APP, 'production');
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject({ id: outcome.backupId, verified: true, tables: 3, rows: 428 });
+    expect(notifications.some((n) => n.event.kind === 'backup-succeeded' && n.event.workflowId === workflowId)).toBe(true);
+
+    // Restore into a new database on the same server and compare every row of every table.
+    const restoredUrl = postgres.url.replace(/\/postgres$/, '/todo_restored');
+    const restored = await restoreBackup({ store, app: APP, environment: 'production', intoUrl: restoredUrl });
+    expect(restored).toMatchObject({ backupId: outcome.backupId, tables: 3, rows: 428 });
+    expect(await dumpRows(restoredUrl)).toEqual(await dumpRows(sourceUrl));
+
+    // The restored database is no longer empty: a second restore into it needs force.
+    await expect(restoreBackup({ store, app: APP, environment: 'production', intoUrl: restoredUrl })).rejects.toThrow(/not empty.*--force/);
+    await withDb(restoredUrl, (c) => c.query('DELETE FROM todos WHERE id > 10'));
+    await restoreBackup({ store, app: APP, environment: 'production', intoUrl: restoredUrl, force: true });
+    expect(await dumpRows(restoredUrl)).toEqual(await dumpRows(sourceUrl));
+
+    // No scratch database is left behind by verification.
+    const leftovers = await withDb(postgres.url, (c) => c.query(`SELECT datname FROM pg_database WHERE datname LIKE 'slipway_verify_%'`));
+    expect(leftovers.rows).toEqual([]);
+  });
+
+  it('a corrupted backup fails verification, never counts, and retention keeps the last verified one', async () => {
+    const [good] = await listBackups(store, APP, 'production');
+    expect(good?.verified).toBe(true);
+
+    corruptNextDump = true;
+    const bad = await triggerAndWait('production');
+    const failure = await bad.result.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect(String((failure as WorkflowFailedError).cause?.message)).toMatch(/failed while verifying it: .* is corrupt: its sha256 is/);
+
+    let listed = await listBackups(store, APP, 'production');
+    expect(listed).toHaveLength(2);
+    const corrupt = listed.find((b) => b.id !== good!.id)!;
+    expect(corrupt).toMatchObject({ verified: false });
+    expect(corrupt.problem).toMatch(/corrupt/);
+    expect(listed.find((b) => b.id === good!.id)?.verified).toBe(true);
+    expect(notifications.some((n) => n.event.kind === 'backup-failed' && n.event.workflowId === bad.workflowId)).toBe(true);
+
+    // Restoring "the newest" skips the corrupt one; asking for it by id is refused.
+    await expect(
+      restoreBackup({ store, app: APP, environment: 'production', backupId: corrupt.id, intoUrl: postgres.url.replace(/\/postgres$/, '/never') }),
+    ).rejects.toThrow(/not verified/);
+
+    // The next good run (keep: 1) replaces the old verified backup; the corrupt one never counted as "kept".
+    const next = await triggerAndWait('production');
+    const outcome = await next.result;
+    expect(outcome.deleted).toEqual([good!.id]);
+    expect(outcome.kept).toContain(outcome.backupId);
+    listed = await listBackups(store, APP, 'production');
+    expect(listed.filter((b) => b.verified).map((b) => b.id)).toEqual([outcome.backupId]);
+  });
+
+  it('with the database down the run fails with a clear message and the schedule stays active', async () => {
+    const { workflowId, result } = await triggerAndWait('staging');
+    const failure = await result.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    const message = String((failure as WorkflowFailedError).cause?.message);
+    expect(message).toMatch(new RegExp(`backup of ${APP}/staging failed while taking the dump: cannot reach the database at 127\\.0\\.0\\.1:\\d+/gone \\(URL from ${DOWN_ENV}\\)`));
+    expect(message).toMatch(/connection refused/);
+    expect(message).not.toContain(PASSWORD);
+    const history = await readableHistory(workflowId);
+    expect(history).toContain(DOWN_ENV);
+    expect(history).not.toContain(PASSWORD);
+
+    const schedule = await describeBackupSchedule(client, APP, 'staging');
+    expect(schedule.paused).toBe(false);
+    expect(schedule.nextRuns.length).toBeGreaterThan(0);
+    expect(await listBackups(store, APP, 'staging')).toEqual([]);
+  });
+
+  it('syncSchedules is idempotent, applies changes, and removes a schedule whose backup: is gone', async () => {
+    const queue = uniqueTaskQueue('backup-sync');
+    const app = `bk-sync-${suffix}`;
+    const backupBlock = { schedule: '15 4 * * *', postgres: { urlFromEnv: 'SOME_DB_URL' }, keep: 5 };
+    const both = configFor(app, [
+      { name: 'staging', backup: backupBlock },
+      { name: 'production', backup: backupBlock },
+    ]);
+    try {
+      expect(await syncSchedules(client, both, queue)).toEqual({
+        created: [`backup/${app}/staging`, `backup/${app}/production`],
+        updated: [],
+        deleted: [],
+        unchanged: [],
+      });
+      expect(await syncSchedules(client, both, queue)).toEqual({
+        created: [],
+        updated: [],
+        deleted: [],
+        unchanged: [`backup/${app}/staging`, `backup/${app}/production`],
+      });
+
+      // A changed cron is applied in place, and a person's pause survives it.
+      await client.schedule.getHandle(`backup/${app}/staging`).pause('maintenance');
+      const changed = configFor(app, [
+        { name: 'staging', backup: { ...backupBlock, schedule: '45 5 * * *' } },
+        { name: 'production', backup: backupBlock },
+      ]);
+      expect(await syncSchedules(client, changed, queue)).toMatchObject({ updated: [`backup/${app}/staging`], unchanged: [`backup/${app}/production`] });
+      const staging = await describeBackupSchedule(client, app, 'staging');
+      expect(staging).toMatchObject({ cron: '45 5 * * *', paused: true });
+      expect(await syncSchedules(client, changed, queue)).toMatchObject({ updated: [], created: [] });
+
+      // The schedule list is eventually consistent: wait until the server lists both before removing one.
+      await expect.poll(async () => (await listSchedules(client, queue)).length, { timeout: 15_000 }).toBe(2);
+      const withoutProduction = configFor(app, [{ name: 'staging', backup: { ...backupBlock, schedule: '45 5 * * *' } }, { name: 'production' }]);
+      expect(await syncSchedules(client, withoutProduction, queue)).toEqual({
+        created: [],
+        updated: [],
+        deleted: [`backup/${app}/production`],
+        unchanged: [`backup/${app}/staging`],
+      });
+      await expect(describeBackupSchedule(client, app, 'production')).rejects.toThrow(/no backup schedule/);
+      // Another owner's schedules (here: the first test's task queue) are not touched.
+      expect((await describeBackupSchedule(client, APP, 'production')).paused).toBe(false);
+    } finally {
+      await syncSchedules(client, configFor(app, [{ name: 'staging' }]), queue);
+    }
+  });
+});
