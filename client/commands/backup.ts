@@ -1,0 +1,170 @@
+/**
+ * `slipway schedules …` and `slipway backup …`: the backup schedules kept in step with
+ * slipway.yaml, and the backups themselves. The CLI (client/cli.ts) registers these on its program
+ * and hands a context that satisfies CliContextLike.
+ *
+ * No connection string is ever typed: `--into` takes a database name on the environment's own
+ * server, or the name of an env var that holds a URL.
+ */
+import type { Command } from 'commander';
+import type { Client } from '@temporalio/client';
+import type { SlipwayConfig } from '../../config/schema.js';
+import { defaultBackupStore, parseDatabaseUrl, withDatabase, type BackupStore } from '../../activities/backup/index.js';
+import { listBackups, restoreBackup, runBackupNow } from '../backups.js';
+import { desiredBackupSchedules, listSchedules, pauseSchedule, syncSchedules, triggerSchedule, unpauseSchedule } from '../schedules.js';
+
+export interface CliContextLike {
+  loadConfig(): Promise<SlipwayConfig>;
+  client(): Promise<Client>;
+  taskQueue: string;
+  print(text: string): void;
+  json: boolean;
+  /** Where backups are stored; SLIPWAY_BACKUP_DIR (or the default folder) when absent. */
+  backupStore?(): BackupStore;
+  env?: NodeJS.ProcessEnv;
+}
+
+const ENV_VAR = /^[A-Z_][A-Z0-9_]*$/;
+const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
+
+/**
+ * The URL to restore into: an env var name (all capitals) is read from the environment; anything
+ * else is a database name on the same server as the environment's own database.
+ */
+export function resolveRestoreTarget(
+  into: string | undefined,
+  sourceUrlFromEnv: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { url: string; description: string } {
+  if (!into) {
+    throw new Error('name the database to restore into with --into <database name> or --into <ENV_VAR holding a URL>');
+  }
+  if (ENV_VAR.test(into)) {
+    const url = env[into];
+    if (!url) throw new Error(`--into ${into}: no such environment variable is set (it must hold the target PostgreSQL URL)`);
+    return { url, description: `${parseDatabaseUrl(url, into).label} (from ${into})` };
+  }
+  if (!DATABASE_NAME.test(into)) throw new Error(`--into ${into}: expected a database name or an environment variable name`);
+  const sourceUrl = env[sourceUrlFromEnv];
+  if (!sourceUrl) throw new Error(`${sourceUrlFromEnv} is not set: it names the server to restore ${into} on`);
+  const target = withDatabase(parseDatabaseUrl(sourceUrl, sourceUrlFromEnv), into);
+  return { url: target.url, description: target.label };
+}
+
+function backupSettings(config: SlipwayConfig, app: string, environment: string) {
+  const desired = desiredBackupSchedules(config).find((d) => d.app === app && d.environment === environment);
+  if (!desired) throw new Error(`${app}/${environment} has no backup: block in slipway.yaml`);
+  return desired;
+}
+
+export function registerBackupCommands(program: Command, ctx: CliContextLike): void {
+  const store = () => ctx.backupStore?.() ?? defaultBackupStore(ctx.env ?? process.env);
+  const out = (value: unknown, text: () => string) => ctx.print(ctx.json ? JSON.stringify(value, null, 2) : text());
+
+  const schedules = program.command('schedules').description('Temporal Schedules that back up environments, from slipway.yaml');
+
+  schedules
+    .command('sync')
+    .description('create, update and delete backup schedules to match slipway.yaml')
+    .action(async () => {
+      const report = await syncSchedules(await ctx.client(), await ctx.loadConfig(), ctx.taskQueue);
+      out(report, () =>
+        (['created', 'updated', 'deleted', 'unchanged'] as const)
+          .filter((k) => report[k].length > 0)
+          .map((k) => `${k}: ${report[k].join(', ')}`)
+          .join('\n') || 'no backup schedules in slipway.yaml',
+      );
+    });
+
+  schedules
+    .command('list')
+    .description('backup schedules, their next and last runs')
+    .action(async () => {
+      const infos = await listSchedules(await ctx.client(), ctx.taskQueue);
+      out(infos, () =>
+        infos.length === 0
+          ? 'no backup schedules (run "slipway schedules sync")'
+          : infos
+              .map(
+                (s) =>
+                  `${s.scheduleId}  ${s.cron ?? '?'} UTC  ${s.paused ? `PAUSED${s.note ? ` (${s.note})` : ''}` : 'active'}` +
+                  `  next: ${s.nextRuns[0]?.toISOString() ?? '-'}  last: ${s.lastRun ? `${s.lastRun.at.toISOString()} ${s.lastRun.workflowId}` : '-'}`,
+              )
+              .join('\n'),
+      );
+    });
+
+  schedules
+    .command('pause <app> <env>')
+    .description('stop scheduled backups of an environment until unpaused')
+    .option('--note <text>', 'why, shown in the Temporal UI')
+    .action(async (app: string, env: string, opts: { note?: string }) => {
+      await pauseSchedule(await ctx.client(), app, env, opts.note);
+      out({ paused: `${app}/${env}` }, () => `paused backups of ${app}/${env}`);
+    });
+
+  schedules
+    .command('unpause <app> <env>')
+    .description('resume scheduled backups of an environment')
+    .option('--note <text>', 'why, shown in the Temporal UI')
+    .action(async (app: string, env: string, opts: { note?: string }) => {
+      await unpauseSchedule(await ctx.client(), app, env, opts.note);
+      out({ unpaused: `${app}/${env}` }, () => `resumed backups of ${app}/${env}`);
+    });
+
+  schedules
+    .command('trigger <app> <env>')
+    .description('run the schedule now (through Temporal, like a scheduled run)')
+    .option('--wait', 'wait for the backup to finish')
+    .action(async (app: string, env: string, opts: { wait?: boolean }) => {
+      const client = await ctx.client();
+      const started = await triggerSchedule(client, app, env);
+      if (!opts.wait) return out(started, () => `started ${started.workflowId}`);
+      const result = await client.workflow.getHandle(started.workflowId, started.runId).result();
+      out({ ...started, result }, () => `${started.workflowId}: backup ${result.backupId} verified (${result.tables} tables, ${result.rows} rows)`);
+    });
+
+  const backup = program.command('backup').description('database backups of environments');
+
+  backup
+    .command('list <app> <env>')
+    .description('stored backups, newest first')
+    .action(async (app: string, env: string) => {
+      const backups = await listBackups(store(), app, env);
+      out(backups, () =>
+        backups.length === 0
+          ? `no backups of ${app}/${env}`
+          : backups
+              .map((b) => `${b.id}  ${b.verified ? 'verified' : `UNVERIFIED (${b.problem})`}  ${b.size ?? '?'} bytes  ${b.tables ?? '?'} tables  ${b.rows ?? '?'} rows`)
+              .join('\n'),
+      );
+    });
+
+  backup
+    .command('run <app> <env>')
+    .description('back up an environment now and wait for the verified result')
+    .action(async (app: string, env: string) => {
+      const { workflowId, result } = await runBackupNow(await ctx.client(), await ctx.loadConfig(), app, env, ctx.taskQueue);
+      out({ workflowId, ...result }, () => `${workflowId}: backup ${result.backupId} verified (${result.tables} tables, ${result.rows} rows, ${result.size} bytes)`);
+    });
+
+  backup
+    .command('restore <app> <env>')
+    .description('restore a verified backup into a database you name')
+    .option('--id <backup>', 'the backup to restore (default: the newest verified one)')
+    .option('--into <database-or-ENV_VAR>', 'a database name on the environment\'s server (created if missing), or an env var holding a URL')
+    .option('--force', 'restore into a database that already has tables (the backup\'s objects are dropped and recreated)')
+    .action(async (app: string, env: string, opts: { id?: string; into?: string; force?: boolean }) => {
+      const settings = backupSettings(await ctx.loadConfig(), app, env);
+      const target = resolveRestoreTarget(opts.into, settings.input.databaseUrlFromEnv, ctx.env ?? process.env);
+      const result = await restoreBackup({
+        store: store(),
+        app,
+        environment: env,
+        backupId: opts.id,
+        intoUrl: target.url,
+        force: Boolean(opts.force),
+      });
+      out(result, () => `restored backup ${result.backupId} into ${result.into}: ${result.tables} tables, ${result.rows} rows, counts match`);
+    });
+}
