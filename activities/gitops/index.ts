@@ -1,0 +1,25 @@
+/**
+ * The GitOps activities: read and write image settings in Kustomize overlays of a git repository,
+ * through the git CLI against any remote (path, file://, https with a token, ssh).
+ */
+import type { GitopsActivities } from '../types.js';
+import { KeyedLock } from './keyed-lock.js';
+import type { GitopsOptions } from './options.js';
+import { readOverlay } from './read-overlay.js';
+import { writeOverlay } from './write-overlay.js';
+
+export type { GitopsOptions } from './options.js';
+export type { WriteMode, PublishOutcome } from './write-mode.js';
+export { directPush } from './write-mode.js';
+export { isAncestor, remoteBranchHead } from './ancestry.js';
+export { commitMessage } from './commit-message.js';
+export { createRedactor } from './redact.js';
+
+export function createGitopsActivities(options: GitopsOptions = {}): GitopsActivities {
+  // One lock per instance: a worker registers one instance, so its writers queue instead of racing.
+  const lock = new KeyedLock();
+  return {
+    readOverlayImages: (input) => readOverlay(input, options),
+    writeOverlayImages: (input) => writeOverlay(input, options, lock),
+  };
+}

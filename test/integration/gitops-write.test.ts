@@ -1,0 +1,286 @@
+/**
+ * The gitops activities against real bare repositories with the real git CLI: edits, idempotent
+ * replays, rollbacks, bad overlays, and concurrent writers to one branch.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ApplicationFailure } from '@temporalio/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGitopsActivities, isAncestor, remoteBranchHead } from '../../activities/gitops/index.js';
+import type { CommitContext, GitTarget, WriteOverlayInput } from '../../activities/types.js';
+import type { ImageSetting } from '../../core/images.js';
+import { seedGitopsRepo, type SeededRepo } from '../../infra/examples/seed-repo.js';
+
+const run = promisify(execFile);
+const IMAGES = ['todoapp/frontend', 'todoapp/backend', 'todoapp/backend-todos', 'todoapp/broadcaster'];
+const STAGING = '1.2/overlays/staging';
+const PRODUCTION = '1.2/overlays/production';
+const quiet = { info: () => {}, warn: () => {} };
+
+let root: string;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'slipway-gitops-test-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+let repoCount = 0;
+async function freshRepo(): Promise<SeededRepo> {
+  return seedGitopsRepo(root, { name: `repo-${++repoCount}.git` });
+}
+
+/** Runs git against a bare repository. */
+async function bare(repo: SeededRepo, ...args: string[]): Promise<string> {
+  return (await run('git', ['--git-dir', repo.barePath, ...args])).stdout;
+}
+
+function context(sourceCommit: string, over: Partial<CommitContext> = {}): CommitContext {
+  return { app: 'todoapp', environment: 'staging', releaseId: `release/todoapp/${sourceCommit}`, version: 'v1.4.0', sourceCommit, kind: 'promote', ...over };
+}
+
+function tagged(tag: string): ImageSetting[] {
+  return IMAGES.map((name) => ({ name, newTag: tag }));
+}
+
+function write(git: GitTarget, overlay: string, images: ImageSetting[], ctx: CommitContext): WriteOverlayInput {
+  return { git, overlay, images, context: ctx };
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    return err as ApplicationFailure;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('writeOverlayImages', () => {
+  it('changes only the tag values, commits with the release in the message, and reads back', async () => {
+    const repo = await freshRepo();
+    const gitops = createGitopsActivities({ logger: quiet });
+    const before = await bare(repo, 'show', `main:${STAGING}/kustomization.yaml`);
+    const sha = '3f2a9c1d4e5f60718293a4b5c6d7e8f901234567';
+
+    const result = await gitops.writeOverlayImages(write(repo.git, STAGING, tagged(sha), context(sha)));
+
+    expect(result.changed).toBe(true);
+    expect(result.commit).toBe((await bare(repo, 'rev-parse', 'main')).trim());
+    const after = await bare(repo, 'show', `main:${STAGING}/kustomization.yaml`);
+    expect(after).toBe(before.replaceAll('newTag: 8c1f2e3', `newTag: ${sha}`));
+    expect(after).not.toBe(before);
+    // Only the overlay file changed in the commit.
+    expect((await bare(repo, 'diff', '--name-only', `${repo.commit}..main`)).trim()).toBe(`${STAGING}/kustomization.yaml`);
+
+    const message = await bare(repo, 'log', '-1', '--format=%B', 'main');
+    expect(message.split('\n')[0]).toBe('promote todoapp to staging: 3f2a9c1 (v1.4.0)');
+    expect(message).toContain(`Slipway-Release: release/todoapp/${sha}`);
+    expect(message).toContain(`Slipway-Source-Commit: ${sha}`);
+    expect(message).toContain('Slipway-Kind: promote');
+    // Real git trailers: tools can query them.
+    expect((await bare(repo, 'log', '-1', '--format=%(trailers:key=Slipway-Release,valueonly)', 'main')).trim()).toBe(`release/todoapp/${sha}`);
+    expect((await bare(repo, 'log', '-1', '--format=%an <%ae>|%P', 'main')).trim()).toBe(`Slipway <slipway@example.com>|${repo.commit}`);
+
+    const read = await gitops.readOverlayImages({ git: repo.git, overlay: STAGING, imageNames: IMAGES });
+    expect(read).toEqual({ commit: result.commit, images: tagged(sha) });
+  });
+
+  it('replaying the same write makes no second commit and returns the head', async () => {
+    const repo = await freshRepo();
+    const gitops = createGitopsActivities({ logger: quiet });
+    const input = write(repo.git, STAGING, tagged('aaaa111'), context('aaaa111'));
+    const first = await gitops.writeOverlayImages(input);
+    const again = await gitops.writeOverlayImages(input);
+    expect(again).toEqual({ commit: first.commit, changed: false });
+    expect((await bare(repo, 'rev-list', '--count', 'main')).trim()).toBe('2');
+  });
+
+  it('a rollback restores the exact previous images in a new commit; history only grows', async () => {
+    const repo = await freshRepo();
+    const gitops = createGitopsActivities({ logger: quiet });
+    const previous = await gitops.readOverlayImages({ git: repo.git, overlay: PRODUCTION, imageNames: IMAGES });
+    const fileBefore = await bare(repo, 'show', `main:${PRODUCTION}/kustomization.yaml`);
+
+    const promoted = await gitops.writeOverlayImages(
+      write(repo.git, PRODUCTION, tagged('bbbb222'), context('bbbb222', { environment: 'production' })),
+    );
+    const rolledBack = await gitops.writeOverlayImages(
+      write(repo.git, PRODUCTION, previous.images, context('5b7a9d0', { environment: 'production', kind: 'rollback', version: 'v1.3.0' })),
+    );
+
+    expect(rolledBack.changed).toBe(true);
+    expect(rolledBack.commit).not.toBe(promoted.commit);
+    expect(await bare(repo, 'show', `main:${PRODUCTION}/kustomization.yaml`)).toBe(fileBefore);
+    expect((await gitops.readOverlayImages({ git: repo.git, overlay: PRODUCTION, imageNames: IMAGES })).images).toEqual(previous.images);
+    expect((await bare(repo, 'log', '-1', '--format=%s', 'main')).trim()).toBe('rollback todoapp in production to 5b7a9d0 (v1.3.0)');
+    expect(await isAncestor(repo.git, promoted.commit, rolledBack.commit)).toBe(true);
+    expect(await isAncestor(repo.git, repo.commit, rolledBack.commit)).toBe(true);
+    expect(await isAncestor(repo.git, rolledBack.commit, promoted.commit)).toBe(false);
+    expect((await bare(repo, 'rev-list', '--count', 'main')).trim()).toBe('3');
+  });
+
+  it('an image missing from the overlay fails non-retryably, naming overlay and image, without touching the repo', async () => {
+    const repo = await freshRepo();
+    const gitops = createGitopsActivities({ logger: quiet });
+    const failure = await failureOf(
+      gitops.writeOverlayImages(write(repo.git, STAGING, [...tagged('cccc333'), { name: 'todoapp/worker', newTag: 'cccc333' }], context('cccc333'))),
+    );
+    expect(failure.type).toBe('InvalidOverlay');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain(`${STAGING}/kustomization.yaml`);
+    expect(failure.message).toContain('todoapp/worker');
+    expect(await remoteBranchHead(repo.git)).toBe(repo.commit);
+  });
+
+  it('an overlay that does not parse fails non-retryably and the remote head stays where it was', async () => {
+    const repo = await freshRepo();
+    // Break the staging overlay in a commit of its own.
+    const work = await mkdtemp(join(tmpdir(), 'slipway-break-'));
+    await run('git', ['clone', '--quiet', repo.barePath, work]);
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(work, STAGING, 'kustomization.yaml'), 'images:\n  - name: todoapp/frontend\n    newTag: [unclosed\n');
+    await run('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '--quiet', '-am', 'break staging'], { cwd: work });
+    await run('git', ['push', '--quiet', 'origin', 'HEAD:main'], { cwd: work });
+    await rm(work, { recursive: true, force: true });
+    const head = await remoteBranchHead(repo.git);
+
+    const gitops = createGitopsActivities({ logger: quiet });
+    const failure = await failureOf(gitops.writeOverlayImages(write(repo.git, STAGING, tagged('dddd444'), context('dddd444'))));
+    expect(failure.type).toBe('InvalidOverlay');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain(`${STAGING}/kustomization.yaml`);
+    expect(await remoteBranchHead(repo.git)).toBe(head);
+  });
+
+  it('a missing overlay folder is OverlayNotFound; a path leaving the repo is InvalidConfig', async () => {
+    const repo = await freshRepo();
+    const gitops = createGitopsActivities({ logger: quiet });
+    const missing = await failureOf(gitops.writeOverlayImages(write(repo.git, '1.2/overlays/qa', tagged('e'), context('e'))));
+    expect(missing.type).toBe('OverlayNotFound');
+    expect(missing.nonRetryable).toBe(true);
+    expect(missing.message).toContain('1.2/overlays/qa');
+    const readMissing = await failureOf(gitops.readOverlayImages({ git: repo.git, overlay: '1.2/base/nope', imageNames: IMAGES }));
+    expect(readMissing.type).toBe('OverlayNotFound');
+    const outside = await failureOf(gitops.writeOverlayImages(write(repo.git, '../etc', tagged('e'), context('e'))));
+    expect(outside.type).toBe('InvalidConfig');
+    expect(outside.nonRetryable).toBe(true);
+    expect(await remoteBranchHead(repo.git)).toBe(repo.commit);
+  });
+
+  it('an unknown branch is a non-retryable InvalidConfig', async () => {
+    const repo = await freshRepo();
+    const gitops = createGitopsActivities({ logger: quiet });
+    const failure = await failureOf(gitops.readOverlayImages({ git: { ...repo.git, branch: 'nope' }, overlay: STAGING, imageNames: IMAGES }));
+    expect(failure.type).toBe('InvalidConfig');
+    expect(failure.nonRetryable).toBe(true);
+  });
+
+  it('a hook rejecting the push is a non-retryable GitPermissionDenied', async () => {
+    const repo = await freshRepo();
+    const { writeFile, chmod } = await import('node:fs/promises');
+    const hook = join(repo.barePath, 'hooks', 'pre-receive');
+    await writeFile(hook, '#!/bin/sh\necho "main is protected: changes need a pull request" >&2\nexit 1\n');
+    await chmod(hook, 0o755);
+    const gitops = createGitopsActivities({ logger: quiet });
+    const failure = await failureOf(gitops.writeOverlayImages(write(repo.git, STAGING, tagged('ffff555'), context('ffff555'))));
+    expect(failure.type).toBe('GitPermissionDenied');
+    expect(failure.nonRetryable).toBe(true);
+    expect(await remoteBranchHead(repo.git)).toBe(repo.commit);
+  });
+});
+
+describe('racing writers', () => {
+  it('a push that loses the race is re-applied on the new head, and both changes land', async () => {
+    const repo = await freshRepo();
+    const rival = createGitopsActivities({ logger: quiet });
+    let rivalCommit = '';
+    const gitops = createGitopsActivities({
+      logger: quiet,
+      // Before our first push, someone else pushes to the same branch.
+      beforePush: async ({ attempt }) => {
+        if (attempt === 1) {
+          rivalCommit = (await rival.writeOverlayImages(write(repo.git, PRODUCTION, tagged('0000aaa'), context('0000aaa', { environment: 'production' })))).commit;
+        }
+      },
+    });
+    const ours = await gitops.writeOverlayImages(write(repo.git, STAGING, tagged('1111bbb'), context('1111bbb')));
+    expect(ours.changed).toBe(true);
+    expect((await bare(repo, 'rev-parse', 'main~1')).trim()).toBe(rivalCommit);
+    expect((await gitops.readOverlayImages({ git: repo.git, overlay: PRODUCTION, imageNames: IMAGES })).images).toEqual(tagged('0000aaa'));
+    expect((await gitops.readOverlayImages({ git: repo.git, overlay: STAGING, imageNames: IMAGES })).images).toEqual(tagged('1111bbb'));
+  });
+
+  it('losing every attempt ends in a retryable GitPushConflict, without force', async () => {
+    const repo = await freshRepo();
+    let n = 0;
+    const gitops = createGitopsActivities({
+      logger: quiet,
+      maxPushAttempts: 3,
+      maxBackoffMs: 10,
+      beforePush: async () => {
+        // Each time, another clone moves main first.
+        const work = await mkdtemp(join(tmpdir(), 'slipway-rival-'));
+        await run('git', ['clone', '--quiet', repo.barePath, work]);
+        await run('git', ['-c', 'user.name=r', '-c', 'user.email=r@r', 'commit', '--quiet', '--allow-empty', '-m', `rival ${++n}`], { cwd: work });
+        await run('git', ['push', '--quiet', 'origin', 'HEAD:main'], { cwd: work });
+        await rm(work, { recursive: true, force: true });
+      },
+    });
+    const failure = await failureOf(gitops.writeOverlayImages(write(repo.git, STAGING, tagged('2222ccc'), context('2222ccc'))));
+    expect(failure.type).toBe('GitPushConflict');
+    expect(failure.nonRetryable).toBe(false);
+    expect(n).toBe(3);
+    // Every rival commit survived: nothing was overwritten.
+    expect((await bare(repo, 'log', '--format=%s', 'main')).split('\n').filter((s) => s.startsWith('rival'))).toHaveLength(3);
+  });
+
+  it('8 concurrent promotions of 8 overlays on one branch all land, in one process and from separate instances', async () => {
+    const repo = await freshRepo();
+    // Eight more overlays, each a copy of staging with its own namespace.
+    const work = await mkdtemp(join(tmpdir(), 'slipway-eight-'));
+    await run('git', ['clone', '--quiet', repo.barePath, work]);
+    for (let i = 0; i < 8; i++) await run('cp', ['-r', join(work, STAGING), join(work, `1.2/overlays/team-${i}`)]);
+    await run('git', ['add', '.'], { cwd: work });
+    await run('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '--quiet', '-m', 'eight overlays'], { cwd: work });
+    await run('git', ['push', '--quiet', 'origin', 'HEAD:main'], { cwd: work });
+    await rm(work, { recursive: true, force: true });
+    const base = (await remoteBranchHead(repo.git))!;
+
+    const shared = createGitopsActivities({ logger: quiet });
+    const sameProcess = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        shared.writeOverlayImages(write(repo.git, `1.2/overlays/team-${i}`, tagged(`aaaa00${i}`), context(`aaaa00${i}`, { environment: `team-${i}` }))),
+      ),
+    );
+    // Separate instances do not share the in-process queue: they race at the remote like separate workers.
+    let conflicts = 0;
+    const counting = { info: () => {}, warn: (m: string) => void (m.includes('lost a race') && conflicts++) };
+    const separate = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        createGitopsActivities({ logger: counting, maxBackoffMs: 500 }).writeOverlayImages(
+          write(repo.git, `1.2/overlays/team-${i}`, tagged(`bbbb00${i}`), context(`bbbb00${i}`, { environment: `team-${i}` })),
+        ),
+      ),
+    );
+
+    for (const result of [...sameProcess, ...separate]) expect(result.changed).toBe(true);
+    expect((await bare(repo, 'rev-list', '--count', `${base}..main`)).trim()).toBe('16');
+    expect(new Set([...sameProcess, ...separate].map((r) => r.commit)).size).toBe(16);
+    // History is linear: every commit has one parent, no lost update.
+    expect((await bare(repo, 'rev-list', '--min-parents=2', 'main')).trim()).toBe('');
+    for (let i = 0; i < 8; i++) {
+      const read = await shared.readOverlayImages({ git: repo.git, overlay: `1.2/overlays/team-${i}`, imageNames: IMAGES });
+      expect(read.images).toEqual(tagged(`bbbb00${i}`));
+    }
+    // Each write is still an ancestor of the head, and the separate writers really raced.
+    const head = (await remoteBranchHead(repo.git))!;
+    for (const r of sameProcess) expect(await isAncestor(repo.git, r.commit, head)).toBe(true);
+    expect(conflicts).toBeGreaterThan(0);
+  });
+});
