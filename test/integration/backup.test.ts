@@ -4,7 +4,9 @@
  * by restore, pruned, and restored again row for row.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
@@ -17,7 +19,7 @@ import { SA_APP, SA_ENVIRONMENT } from '../../core/search-attributes.js';
 import { createBackupActivities, DirectoryBackupStore, type TakeBackupInput } from '../../activities/backup/index.js';
 import type { NotifyInput } from '../../activities/types.js';
 import { describeBackupSchedule, listSchedules, syncSchedules, triggerSchedule } from '../../client/schedules.js';
-import { listBackups, restoreBackup } from '../../client/backups.js';
+import { listBackups, restoreBackup, runBackupNow } from '../../client/backups.js';
 import type { BackupResult } from '../../workflows/backup.js';
 import { startTestWorker, testClient, uniqueTaskQueue, type RunningWorker } from '../support/temporal.js';
 
@@ -267,6 +269,21 @@ describe('scheduled backups on Temporal Schedules', () => {
     expect(await listBackups(store, APP, 'staging')).toEqual([]);
   });
 
+  it('runs a backup by hand through the same workflow, and a retried dump with the same id replaces its own file', async () => {
+    const before = (await listBackups(store, APP, 'production')).filter((b) => b.verified);
+    const { workflowId, result } = await runBackupNow(client, config, APP, 'production', worker.taskQueue);
+    expect(workflowId).toMatch(new RegExp(`^backup/${APP}/production-manual-`));
+    expect(result.deleted).toEqual(before.map((b) => b.id)); // keep: 1
+
+    // The activity again with the id of the run that just finished: same backup, one dump, no leftovers.
+    const activities = createBackupActivities({ store });
+    const again = await activities.takeBackup({ app: APP, environment: 'production', databaseUrlFromEnv: SOURCE_ENV, backupId: result.backupId });
+    expect(again.rows).toBe(result.rows);
+    const files = await readdir(join(storeDir, APP, 'production'));
+    expect(files.filter((f) => f.startsWith(result.backupId)).sort()).toEqual([`${result.backupId}.dump`, `${result.backupId}.manifest.json`]);
+    expect(files.some((f) => f.includes('.partial-'))).toBe(false);
+  });
+
   it('syncSchedules is idempotent, applies changes, and removes a schedule whose backup: is gone', async () => {
     const queue = uniqueTaskQueue('backup-sync');
     const app = `bk-sync-${suffix}`;
@@ -315,5 +332,21 @@ describe('scheduled backups on Temporal Schedules', () => {
     } finally {
       await syncSchedules(client, configFor(app, [{ name: 'staging' }]), queue);
     }
+  });
+});
+
+describe('startPostgres', () => {
+  it('starts a server that answers, and stop() leaves no process and no folder behind', async () => {
+    const server = await startPostgres();
+    const version = await withDb(server.url, (c) => c.query<{ v: string }>('SELECT version() AS v'));
+    expect(version.rows[0]!.v).toMatch(/^PostgreSQL \d+/);
+    expect(existsSync(join(server.dataDir, 'postmaster.pid'))).toBe(true);
+    await server.stop();
+    expect(existsSync(server.dataDir)).toBe(false);
+    const processes = execFileSync('ps', ['-eo', 'stat=,args='], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.includes(server.dataDir) && !line.trim().startsWith('Z'));
+    expect(processes).toEqual([]);
+    await expect(withDb(server.url, (c) => c.query('SELECT 1'))).rejects.toThrow(/ECONNREFUSED/);
   });
 });
