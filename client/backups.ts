@@ -118,11 +118,15 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   const manifest = await chooseBackup(options);
   const ref = { app: options.app, environment: options.environment, id: manifest.id };
 
-  await withClient(withDatabase(target, 'postgres'), 'checking the restore target', async (client) => {
-    if (await databaseExists(client, target.database)) return;
+  // Creating a missing target needs the server's maintenance database; a user without access to
+  // it can still restore into a database that exists, so only a definite "missing" stops here.
+  const exists = await withClient(withDatabase(target, 'postgres'), 'checking the restore target', (client) =>
+    databaseExists(client, target.database),
+  ).catch(() => undefined);
+  if (exists === false) {
     if (options.create === false) throw new Error(`database ${target.label} does not exist`);
-    await createDatabase(client, target.database);
-  });
+    await withClient(withDatabase(target, 'postgres'), 'creating the restore target', (client) => createDatabase(client, target.database));
+  }
   const existing = await withClient(target, 'checking the restore target', listTables);
   if (existing.length > 0 && !options.force) {
     throw new Error(
