@@ -41,7 +41,7 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
   if (startIndex < 0) {
     throw ApplicationFailure.nonRetryable(`${pipeline.app} has no environment "${input.startAt}"`, 'InvalidConfig');
   }
-  const environments = appConfig.environments.slice(startIndex);
+  const environments = appConfig.environments.slice(startIndex, input.only ? startIndex + 1 : undefined);
   const tagBefore = input.skipTag || !source
     ? undefined
     : appConfig.tag.before ?? (environments.length >= 2 ? environments[environments.length - 1]!.name : undefined);
@@ -54,9 +54,9 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
     version,
     stage: 'starting',
     since: workflowNow(),
-    environments: appConfig.environments.map((e, i): EnvironmentProgress => ({
+    environments: appConfig.environments.map((e): EnvironmentProgress => ({
       environment: e.name,
-      phase: i < startIndex ? 'skipped' : 'pending',
+      phase: environments.includes(e) ? 'pending' : 'skipped',
       since: workflowNow(),
     })),
     steps: [
@@ -126,6 +126,7 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
 
       const requestId = `${releaseId}#${env.name}`;
       enter(`promoting:${env.name}`, env.name, `${env.name}: queued`);
+      Object.assign(status.environments.find((e) => e.environment === env.name)!, { phase: 'queued', since: workflowNow() });
       upsertSearchAttributes([{ key: SA_ENVIRONMENT, value: env.name }]);
       awaiting = { environment: env.name, requestId };
       await steps.requestPromotion.executeWithOptions(
@@ -142,7 +143,7 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
           commit,
           version,
           requestedAt: workflowNow(),
-          kind: 'promote',
+          kind: input.kind ?? 'promote',
         }],
       );
       await condition(() => replies.has(env.name));

@@ -26,6 +26,10 @@ export interface ReleaseInput {
   skipBuild?: boolean;
   /** The release tag exists already (it was pushed by a person). */
   skipTag?: boolean;
+  /** Promote only the `startAt` environment (a `slipway promote` or `slipway rollback`). */
+  only?: boolean;
+  /** A rollback asked for by a person goes back without waiting for approval. */
+  kind?: 'promote' | 'rollback';
   /** Who or what started it: `cli:alice`, `webhook:tag v1.4.0`. */
   trigger: string;
 }
