@@ -37,8 +37,9 @@ export function remoteFor(target: GitTarget, baseEnv: NodeJS.ProcessEnv = proces
     ...baseEnv,
     // Fail instead of waiting for a person to type a password.
     GIT_TERMINAL_PROMPT: '0',
-    GIT_SSH_COMMAND: baseEnv.GIT_SSH_COMMAND ?? 'ssh -o BatchMode=yes',
   };
+  // ssh must not prompt either; an ssh command the operator configured wins.
+  if (!baseEnv.GIT_SSH_COMMAND && !baseEnv.GIT_SSH) env.GIT_SSH_COMMAND = 'ssh -o BatchMode=yes';
   const secrets: string[] = [];
   if (target.tokenFromEnv) {
     const token = baseEnv[target.tokenFromEnv];

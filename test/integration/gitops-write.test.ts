@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -171,6 +171,26 @@ describe('writeOverlayImages', () => {
     expect(outside.type).toBe('InvalidConfig');
     expect(outside.nonRetryable).toBe(true);
     expect(await remoteBranchHead(repo.git)).toBe(repo.commit);
+  });
+
+  it('works with a plain path remote, relative ones included', async () => {
+    const repo = await freshRepo();
+    const gitops = createGitopsActivities({ logger: quiet });
+    for (const url of [repo.barePath, relative(process.cwd(), repo.barePath)]) {
+      const git = { ...repo.git, url };
+      const result = await gitops.writeOverlayImages(write(git, STAGING, tagged(`path${url.length}`), context(`path${url.length}`)));
+      expect(result.changed).toBe(true);
+      expect(await remoteBranchHead(git)).toBe(result.commit);
+    }
+  });
+
+  it('isAncestor is false for a commit that is not in the branch history', async () => {
+    const repo = await freshRepo();
+    const other = await freshRepo();
+    const gitops = createGitopsActivities({ logger: quiet });
+    const written = await gitops.writeOverlayImages(write(other.git, STAGING, tagged('9999aaa'), context('9999aaa')));
+    expect(await isAncestor(repo.git, written.commit, repo.commit)).toBe(false);
+    expect(await isAncestor(repo.git, repo.commit, repo.commit)).toBe(true);
   });
 
   it('an unknown branch is a non-retryable InvalidConfig', async () => {
