@@ -257,10 +257,13 @@ describe('release workflow', () => {
     const first = await startRelease(client, taskQueue, pipeline, a);
     await eventually(() => first.query(releaseStatusQuery), (s) => ['deploying', 'waiting-health'].includes(s.environments[0]!.phase));
     const second = await startRelease(client, taskQueue, pipeline, b);
-    await eventually(() => second.query(releaseStatusQuery), (s) => s.environments[0]!.phase === 'queued');
-    const env = await client.workflow.getHandle(environmentWorkflowId(app, 'staging')).query(environmentStateQuery);
+    const env = await eventually(
+      () => client.workflow.getHandle(environmentWorkflowId(app, 'staging')).query(environmentStateQuery),
+      (state) => state.waiting !== undefined,
+    );
     expect(env.inFlight?.commit).toBe(a);
     expect(env.waiting?.commit).toBe(b);
+    expect((await second.query(releaseStatusQuery)).environments[0]!.detail).toMatch(/^behind /);
     const third = await startRelease(client, taskQueue, pipeline, c);
 
     const [r1, r2, r3] = await Promise.all([first.result(), second.result(), third.result()]);
