@@ -1,0 +1,21 @@
+/**
+ * The GitHub activities, through Octokit: release tags and releases, the next version, builds by
+ * GitHub Actions and deployment statuses. Tokens come from the env var each input names.
+ */
+import type { GithubActivities } from '../types.js';
+import type { GithubClientOptions } from './client.js';
+import { reportDeployment } from './deployments.js';
+import { createReleaseTag, nextVersion } from './tags.js';
+import { triggerBuild, type BuildPollingOptions } from './trigger-build.js';
+
+export type GithubActivityOptions = GithubClientOptions & BuildPollingOptions;
+export { waitForRun, type RunSnapshot } from './run-wait.js';
+
+export function createGithubActivities(opts: GithubActivityOptions = {}): GithubActivities {
+  return {
+    createReleaseTag: (input) => createReleaseTag(input, opts),
+    nextVersion: (input) => nextVersion(input, opts),
+    triggerBuild: (input) => triggerBuild(input, opts),
+    reportDeployment: (input) => reportDeployment(input, opts),
+  };
+}
