@@ -2,7 +2,7 @@
  * The Argo CD Application CRD (`applications.argoproj.io`), written by us with the fields Slipway
  * and the stand-in use. Like Argo CD's own CRD it has no status subresource: the application
  * controller writes `status` (and clears `operation`) with ordinary updates of the main resource.
- * Everything else is kept as given (`x-kubernetes-preserve-unknown-fields`), as Argo's many
+ * Everything else is kept as given (`x-kubernetes-preserve-unknown-fields`; client-node spells it x_kubernetes_preserve_unknown_fields), as Argo's many
  * optional fields would be.
  */
 import { ApiextensionsV1Api, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
@@ -11,7 +11,7 @@ export const ARGO_GROUP = 'argoproj.io';
 export const ARGO_VERSION = 'v1alpha1';
 export const ARGO_APPLICATIONS = 'applications';
 
-const open = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } as const;
+const open = { type: 'object', x_kubernetes_preserve_unknown_fields: true } as const;
 
 export const applicationCrd: V1CustomResourceDefinition = {
   apiVersion: 'apiextensions.k8s.io/v1',
