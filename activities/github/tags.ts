@@ -108,12 +108,8 @@ export async function nextVersion(input: NextVersionInput, options: GithubClient
   const client = repoClient(input.source, options);
   const prefix = input.format.split('{version}')[0] ?? '';
   try {
-    const refs = await client.octokit.paginate(client.octokit.git.listMatchingRefs, {
-      owner: client.owner,
-      repo: client.repo,
-      ref: `tags/${prefix}`,
-      per_page: 100,
-    });
+    // matching-refs is not paginated: it answers every ref under the prefix at once.
+    const { data: refs } = await client.octokit.git.listMatchingRefs({ owner: client.owner, repo: client.repo, ref: `tags/${prefix}` });
     const tags = refs.filter((r) => r.ref.startsWith('refs/tags/')).map((r) => r.ref.slice('refs/tags/'.length));
     return nextPatchVersion(tags, input.format);
   } catch (err) {

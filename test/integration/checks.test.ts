@@ -1,0 +1,75 @@
+/** HTTP checks against a real local server: expected status, retries with interval, timeouts. */
+import { createServer, type Server } from 'node:http';
+import { ApplicationFailure } from '@temporalio/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCheckActivities } from '../../activities/checks/index.js';
+import { FailureType } from '../../activities/types.js';
+
+const { httpCheck } = createCheckActivities();
+let server: Server;
+let base: string;
+const hits = new Map<string, number>();
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const path = req.url ?? '/';
+    const n = (hits.get(path) ?? 0) + 1;
+    hits.set(path, n);
+    if (path === '/ok') return void res.writeHead(200).end('ok');
+    if (path === '/third-time') return void res.writeHead(n >= 3 ? 200 : 503).end();
+    if (path === '/down') return void res.writeHead(500).end();
+    if (path === '/moved') return void res.writeHead(301, { location: '/ok' }).end();
+    if (path === '/slow') return void setTimeout(() => res.writeHead(200).end(), 2_000);
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await promise.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  return err as ApplicationFailure;
+}
+
+describe('httpCheck', () => {
+  it('passes on the expected status', async () => {
+    expect(await httpCheck({ url: `${base}/ok`, expectStatus: 200, timeoutMs: 1000, attempts: 3, intervalMs: 10 })).toEqual({ status: 200, attempts: 1 });
+  });
+
+  it('retries until the answer is right', async () => {
+    const started = Date.now();
+    const result = await httpCheck({ url: `${base}/third-time`, expectStatus: 200, timeoutMs: 1000, attempts: 5, intervalMs: 100 });
+    expect(result).toEqual({ status: 200, attempts: 3 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+  });
+
+  it('sees a redirect as itself', async () => {
+    expect((await httpCheck({ url: `${base}/moved`, expectStatus: 301, timeoutMs: 1000, attempts: 1, intervalMs: 10 })).status).toBe(301);
+  });
+
+  it('fails non-retryably with the last status after the attempts', async () => {
+    hits.delete('/down');
+    const failure = await failureOf(httpCheck({ url: `${base}/down`, expectStatus: 200, timeoutMs: 1000, attempts: 3, intervalMs: 10 }));
+    expect(failure.type).toBe(FailureType.CheckFailed);
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain('status 500');
+    expect(hits.get('/down')).toBe(3);
+  });
+
+  it('bounds each attempt by the timeout', async () => {
+    const failure = await failureOf(httpCheck({ url: `${base}/slow`, expectStatus: 200, timeoutMs: 200, attempts: 2, intervalMs: 10 }));
+    expect(failure.message).toContain('no answer within 200ms');
+  });
+
+  it('reports a refused connection', async () => {
+    const failure = await failureOf(httpCheck({ url: 'http://127.0.0.1:1/', expectStatus: 200, timeoutMs: 500, attempts: 1, intervalMs: 10 }));
+    expect(failure.type).toBe(FailureType.CheckFailed);
+    expect(failure.message).toMatch(/ECONNREFUSED|fetch failed/);
+  });
+});
