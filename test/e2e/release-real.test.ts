@@ -1,0 +1,159 @@
+/**
+ * End to end with every real component this machine can run: the TodoApp GitOps repository in a
+ * real bare git repository, a real Kubernetes API server holding the Argo CD Applications, the
+ * Argo CD stand-in reconciling them from git, the real gitops and argocd activities, and the real
+ * Temporal server running the release.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { applicationApi, createArgoActivities, type ArgoApplication } from '../../activities/argocd/index.js';
+import { createControlActivities } from '../../activities/control/index.js';
+import { createGitopsActivities, isAncestor } from '../../activities/gitops/index.js';
+import type { NotifyActivities, NotifyInput } from '../../activities/types.js';
+import { parseConfig } from '../../config/schema.js';
+import { environmentWorkflowId } from '../../core/ids.js';
+import { startArgoStandIn, type ArgoStandIn } from '../../infra/argocd-standin/index.js';
+import { seedGitopsRepo, todoappExampleDir, type SeededRepo } from '../../infra/examples/seed-repo.js';
+import { startKubeApiServer, type KubeApiServer } from '../../infra/kube/index.js';
+import { approveUpdate, releaseStatusQuery } from '../../workflows/messages.js';
+import type { ReleasePipeline } from '../../workflows/types.js';
+import { commitSha, eventually, startRelease } from '../support/pipelines.js';
+import { startTestWorker, testClient, type RunningWorker } from '../support/temporal.js';
+
+const BAD = commitSha();
+const STUCK = commitSha();
+const IMAGES = ['todoapp/frontend', 'todoapp/backend', 'todoapp/backend-todos', 'todoapp/broadcaster'];
+
+let dir: string;
+let repo: SeededRepo;
+let kube: KubeApiServer;
+let standIn: ArgoStandIn;
+let worker: RunningWorker;
+let client: Client;
+const notifications: NotifyInput[] = [];
+
+/** The example's slipway.yaml, pointed at the local repository, with test-sized timings. */
+function pipeline(stagingTimeout = '30s'): ReleasePipeline {
+  const example = parse(readFileSync(join(todoappExampleDir(), 'slipway.yaml'), 'utf8')) as {
+    gitops: Record<string, unknown>;
+    apps: { todoapp: { source?: unknown; environments: Array<Record<string, unknown>> } };
+  };
+  example.gitops.url = repo.bareUrl;
+  const app = example.apps.todoapp;
+  delete app.source; // no GitHub here: no tag step
+  const [staging, production] = app.environments as [Record<string, any>, Record<string, any>];
+  staging.checks = [{ soak: '1s' }];
+  staging.argocd.timeout = stagingTimeout;
+  production.notify = 'log';
+  production.approval = { required: true, timeout: '5m' };
+  delete production.freeze;
+  delete production.backup;
+  const text = JSON.stringify({ ...example, engine: { heartbeatTimeout: '5s', stepTimeout: '30s' } });
+  const config = parseConfig(text, 'todoapp slipway.yaml (test)');
+  return { app: 'todoapp', appConfig: config.apps.todoapp!, git: config.gitops, engine: config.engine };
+}
+
+function git(...args: string[]): string {
+  return execFileSync('git', ['--git-dir', repo.barePath, ...args], { encoding: 'utf8' }).trim();
+}
+
+function overlayTags(overlay: string, rev = 'main'): string[] {
+  const kustomization = parse(git('show', `${rev}:1.2/overlays/${overlay}/kustomization.yaml`)) as { images: Array<{ newTag: string }> };
+  return kustomization.images.map((i) => String(i.newTag));
+}
+
+async function application(name: string): Promise<ArgoApplication> {
+  const api = kube.kubeConfig.makeApiClient(CustomObjectsApi);
+  return (await api.getNamespacedCustomObject({ ...applicationApi, namespace: 'argocd', name })) as ArgoApplication;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'slipway-e2e-'));
+  repo = await seedGitopsRepo(dir);
+  kube = await startKubeApiServer();
+  const api = kube.kubeConfig.makeApiClient(CustomObjectsApi);
+  for (const file of readdirSync(join(todoappExampleDir(), 'argocd'))) {
+    const body = parse(readFileSync(join(todoappExampleDir(), 'argocd', file), 'utf8')) as ArgoApplication;
+    body.spec!.source!.repoURL = repo.bareUrl;
+    await api.createNamespacedCustomObject({ ...applicationApi, namespace: 'argocd', body });
+  }
+  standIn = startArgoStandIn({ kubeConfig: kube.kubeConfig, namespace: 'argocd', rules: { badTags: new Set([BAD]), stuckTags: new Set([STUCK]), progressingMs: 300 } });
+  const notify: NotifyActivities = {
+    async notify(input) {
+      notifications.push(input);
+      return { delivered: input.channels.length, failed: 0 };
+    },
+  };
+  worker = await startTestWorker({
+    ...createGitopsActivities(),
+    ...createArgoActivities({ kubeConfig: kube.kubeConfig, isAncestor }),
+    ...createControlActivities(),
+    ...notify,
+  });
+  client = await testClient();
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await standIn?.stop();
+  await kube?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('TodoApp release on real git, a real Kubernetes API server and the Argo CD stand-in', () => {
+  it('promotes staging then production, each Synced and Healthy at its own commit', async () => {
+    const commit = commitSha();
+    const handle = await startRelease(client, worker.taskQueue, pipeline(), commit, { version: '1.2.0' });
+    await eventually(() => handle.query(releaseStatusQuery), (s) => s.environments[1]?.phase === 'awaiting-approval', 60_000);
+    expect(overlayTags('staging')).toEqual(IMAGES.map(() => commit));
+    expect(overlayTags('production')).not.toContain(commit);
+
+    await client.workflow.getHandle(environmentWorkflowId('todoapp', 'production')).executeUpdate(approveUpdate, { args: [{ by: 'e2e' }] });
+    const result = await handle.result();
+    expect(result.outcome).toBe('released');
+    expect(overlayTags('production')).toEqual(IMAGES.map(() => commit));
+
+    const log = git('log', '--format=%an|%s', 'main').split('\n');
+    expect(log.slice(0, 2).map((l) => l.split('|')[0])).toEqual(['Slipway', 'Slipway']);
+    expect(log[0]).toMatch(/production/);
+    expect(log[1]).toMatch(/staging/);
+    const production = await application('todoapp-production');
+    expect(production.status?.sync?.revision).toBe(result.environments.production!.gitopsCommit);
+    expect(production.status?.health?.status).toBe('Healthy');
+    expect(production.status?.sync?.status).toBe('Synced');
+  });
+
+  it('rolls staging back by a new commit when the stand-in reports Degraded, and fails naming Argo CD\'s message', async () => {
+    const before = overlayTags('staging');
+    const headBefore = git('rev-parse', 'main');
+    const handle = await startRelease(client, worker.taskQueue, pipeline(), BAD, { version: '1.3.0' });
+    const error = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect(error.cause?.message).toMatch(/^staging: .*Degraded.*Deployment\/frontend.*\(rolled back at [0-9a-f]{7}\)$/);
+
+    // Git only grew: the bad commit and the rollback commit on top of what was there.
+    const commits = git('log', '--format=%H|%s', `${headBefore}..main`).split('\n');
+    expect(commits).toHaveLength(2);
+    expect(commits[0]).toMatch(/rollback/);
+    expect(overlayTags('staging')).toEqual(before);
+    expect(overlayTags('staging', commits[1]!.split('|')[0])).toEqual(IMAGES.map(() => BAD));
+    const staging = await eventually(() => application('todoapp-staging'), (a) => a.status?.health?.status === 'Healthy');
+    expect(staging.status?.sync?.revision).toBe(commits[0]!.split('|')[0]);
+    expect(notifications.some((n) => n.event.kind === 'rolled-back' && n.event.environment === 'staging')).toBe(true);
+  });
+
+  it('rolls back when the rollout stays Progressing past the deadline', async () => {
+    const before = overlayTags('staging');
+    const handle = await startRelease(client, worker.taskQueue, pipeline('4s'), STUCK, { version: '1.4.0' });
+    const error = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    expect(error.cause?.message).toMatch(/^staging: .*Progressing.*\(rolled back at [0-9a-f]{7}\)$/);
+    expect(overlayTags('staging')).toEqual(before);
+    expect(overlayTags('production')).not.toContain(STUCK);
+  });
+});
