@@ -1,0 +1,42 @@
+/**
+ * The webhook process: `node dist/client/webhook/main.js`. Reads SLIPWAY_CONFIG (path to
+ * slipway.yaml, default ./slipway.yaml), SLIPWAY_WEBHOOK_SECRET, PORT (default 8080), and the
+ * Temporal settings of infra/temporal/connection.ts. Stops taking deliveries on SIGTERM/SIGINT and
+ * exits once in-flight ones are answered.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseConfig } from '../../config/schema.js';
+import { connectClient, temporalSettingsFromEnv } from '../../infra/temporal/connection.js';
+import { createWebhookServer } from './server.js';
+import { startReleaseViaTemporal } from './start-release.js';
+
+async function main(): Promise<void> {
+  const secret = process.env.SLIPWAY_WEBHOOK_SECRET;
+  if (!secret) throw new Error('SLIPWAY_WEBHOOK_SECRET is not set: deliveries cannot be verified');
+  const configFile = process.env.SLIPWAY_CONFIG || 'slipway.yaml';
+  const config = parseConfig(await readFile(configFile, 'utf8'), configFile);
+  const port = Number(process.env.PORT || 8080);
+  const settings = temporalSettingsFromEnv();
+  const client = await connectClient(settings);
+
+  const server = createWebhookServer({ secret, config, startRelease: startReleaseViaTemporal(client, settings.taskQueue, config) });
+  await new Promise<void>((resolve) => server.listen(port, process.env.HOST || '0.0.0.0', resolve));
+  console.log(`slipway webhook listening on :${port} (namespace ${settings.namespace}, task queue ${settings.taskQueue})`);
+
+  const shutdown = (signal: string) => {
+    console.log(`${signal}: finishing in-flight deliveries`);
+    server.close(() => {
+      void client.connection.close().finally(() => process.exit(0));
+    });
+    server.closeIdleConnections();
+    // A stuck connection must not keep the pod from stopping.
+    setTimeout(() => process.exit(1), 10_000).unref();
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
