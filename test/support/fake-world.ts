@@ -18,6 +18,7 @@ import {
   type NotificationEvent,
   type CommitContext,
 } from '../../activities/types.js';
+import { createCheckActivities } from '../../activities/checks/index.js';
 import { createControlActivities } from '../../activities/control/index.js';
 
 export interface WorldRules {
@@ -115,6 +116,8 @@ export class FakeWorld {
 
     return {
       ...createControlActivities(),
+      // HTTP checks are real: tests point them at servers they start on 127.0.0.1.
+      ...createCheckActivities(),
       async readOverlayImages({ overlay, imageNames }) {
         const images = world.overlayImages(overlay);
         if (!world.rules().initial[overlay]) {
@@ -148,20 +151,6 @@ export class FakeWorld {
           );
         }
         return { revision: world.head(), sync: 'Synced', health: 'Healthy' };
-      },
-      async httpCheck({ url, expectStatus, attempts, intervalMs, timeoutMs }) {
-        let last = 'no answer';
-        for (let attempt = 1; attempt <= attempts; attempt++) {
-          try {
-            const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-            if (res.status === expectStatus) return { status: res.status, attempts: attempt };
-            last = `HTTP ${res.status}`;
-          } catch (err) {
-            last = (err as Error).message;
-          }
-          if (attempt < attempts) await sleep(intervalMs);
-        }
-        throw ApplicationFailure.nonRetryable(`${url} answered ${last}, expected ${expectStatus}`, FailureType.CheckFailed);
       },
       async triggerBuild({ commit }) {
         await world.locked(() => {

@@ -1,0 +1,44 @@
+/**
+ * The real activities, one factory per outside system, wired from the worker's environment:
+ * the GitOps repository through git, Argo CD through the Kubernetes API (KUBECONFIG, or the
+ * in-cluster service account), GitHub through its API, notifications, checks, backups, and
+ * Temporal itself for handing requests to environment workflows.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { createArgoActivities } from '../activities/argocd/index.js';
+import { defaultBackupActivities } from '../activities/backup/index.js';
+import { createBuildActivities } from '../activities/build/index.js';
+import { createCheckActivities } from '../activities/checks/index.js';
+import { createControlActivities } from '../activities/control/index.js';
+import { createGithubActivities } from '../activities/github/index.js';
+import { createGitopsActivities, isAncestor } from '../activities/gitops/index.js';
+import { createNotifyActivities } from '../activities/notify/index.js';
+import type { SlipwayActivities } from '../activities/types.js';
+import type { TemporalSettings } from '../infra/temporal/connection.js';
+
+export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  if (env.KUBECONFIG) kubeConfig.loadFromFile(env.KUBECONFIG);
+  else if (env.KUBERNETES_SERVICE_HOST) kubeConfig.loadFromCluster();
+  else kubeConfig.loadFromDefault();
+  return kubeConfig;
+}
+
+export interface ActivityWiring {
+  settings: TemporalSettings;
+  kubeConfig?: KubeConfig;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function createActivities({ settings, kubeConfig, env = process.env }: ActivityWiring): SlipwayActivities & ReturnType<typeof defaultBackupActivities> {
+  return {
+    ...createGitopsActivities(),
+    ...createArgoActivities({ kubeConfig: kubeConfig ?? loadKubeConfig(env), isAncestor }),
+    ...createGithubActivities(),
+    ...createBuildActivities(),
+    ...createCheckActivities(),
+    ...createNotifyActivities({ uiUrl: settings.uiUrl, namespace: settings.namespace }),
+    ...createControlActivities(),
+    ...defaultBackupActivities(env),
+  };
+}
