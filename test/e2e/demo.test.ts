@@ -1,0 +1,125 @@
+/**
+ * The README's demo (`npm start`) from a clean state: it starts its own Temporal (with UI),
+ * Kubernetes API server, Argo CD stand-in, GitOps repo and worker, releases a good build to
+ * production and a bad one that staging rolls back, and with --once exits 0 leaving no process
+ * behind. The suite's test command has already installed dependencies and built, which is the
+ * first half of scripts/demo.sh; here the demo's entry runs from the sources, so it is current.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+const root = process.cwd();
+const stateParent = mkdtempSync(join(tmpdir(), 'slipway-demo-test-'));
+const stateDir = join(stateParent, 'state');
+
+afterAll(() => rmSync(stateParent, { recursive: true, force: true }));
+
+interface ProcessSeen {
+  pid: number;
+  name: string;
+}
+
+/** Processes whose command line mentions `needle` (the demo's state dir), read from /proc. */
+function processesMentioning(needle: string): ProcessSeen[] {
+  const found: ProcessSeen[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (!cmdline.includes(needle)) continue;
+      const state = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.[0];
+      if (state === 'Z') continue; // a zombie is already dead
+      found.push({ pid: Number(entry), name: cmdline.split('\0')[0]!.split('/').pop()! });
+    } catch {
+      /* exited while we looked */
+    }
+  }
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+    return state !== undefined && state !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+describe('npm start (the demo)', () => {
+  it('is the package.json start script: install, build, then the built demo', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.start).toBe('bash scripts/demo.sh');
+    const script = readFileSync(join(root, 'scripts/demo.sh'), 'utf8');
+    const steps = script.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
+    expect(steps).toEqual(expect.arrayContaining(['bash scripts/install-deps.sh', 'npm run build --silent', 'exec node dist/infra/demo/main.js "$@"']));
+    expect(steps.indexOf('bash scripts/install-deps.sh')).toBeLessThan(steps.indexOf('npm run build --silent'));
+    expect(existsSync(join(root, 'dist/infra/demo/main.js')), 'npm run build emits the demo entry').toBe(true);
+  });
+
+  it('--once: releases to production, rolls back a bad build in staging, exits 0 and leaves no process', async () => {
+    expect(processesMentioning(stateDir)).toEqual([]);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'infra/demo/main.ts', '--once', '--state-dir', stateDir], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FORCE_COLOR: '0' },
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+
+    // Every process the demo runs carries its state dir in its arguments; remember each one seen.
+    const seen = new Map<number, string>();
+    const sampler = setInterval(() => {
+      for (const p of processesMentioning(stateDir)) if (p.pid !== child.pid) seen.set(p.pid, p.name);
+    }, 250);
+    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGTERM'), 280_000);
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal });
+      });
+    });
+    clearInterval(sampler);
+
+    expect(exit, output).toEqual({ code: 0, signal: null });
+    expect(output).toMatch(/Temporal UI\s+http:\/\/127\.0\.0\.1:\d+/);
+    expect(output).toMatch(/Temporal UI: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/release%2Ftodoapp%2F[0-9a-f]{40}/);
+    expect(output).toContain('GitHub is not reachable in the demo');
+    expect(output).toContain('waits for approval; the demo approves 1.3.0');
+    expect(output).toContain('✔ release 1 (1.3.0): released to staging and production');
+    expect(output).toMatch(/✔ release 2 \(1\.3\.1\): failed in staging and rolled back — the staging overlay was restored to [0-9a-f]{7} by a new commit [0-9a-f]{7}/);
+    expect(output).toMatch(/git log --oneline:\n\s+[0-9a-f]{7} rollback todoapp in staging/);
+    expect(output, 'the demo reports no unexpected outcome').not.toMatch(/^✘ release/m);
+
+    // What the demo says, checked in the GitOps repository itself.
+    const gitDir = join(stateDir, 'todoapp-gitops.git');
+    const git = (...args: string[]) => execFileSync('git', ['--git-dir', gitDir, ...args], { encoding: 'utf8' }).trim();
+    const subjects = git('log', '--format=%s', 'main').split('\n');
+    expect(subjects).toHaveLength(5);
+    expect(subjects[0]).toMatch(/^rollback todoapp in staging/);
+    expect(subjects[2]).toMatch(/^promote todoapp to production: [0-9a-f]{7} \(1\.3\.0\)/);
+    const tags = (overlay: string) =>
+      ((parse(git('show', `main:1.2/overlays/${overlay}/kustomization.yaml`)) as { images: Array<{ newTag: string }> }).images).map((i) => i.newTag);
+    const production = tags('production');
+    expect(new Set(production).size).toBe(1);
+    expect(production[0]).toMatch(/^[0-9a-f]{40}$/);
+    expect(tags('staging'), 'staging holds release 1 again after the rollback').toEqual(production);
+
+    // The generated config: the example's pipeline on the local repo, without GitHub.
+    const config = parse(readFileSync(join(stateDir, 'slipway.yaml'), 'utf8')) as { gitops: { url: string }; apps: { todoapp: Record<string, unknown> } };
+    expect(config.gitops.url).toBe(`file://${gitDir}`);
+    expect(config.apps.todoapp.source).toBeUndefined();
+
+    // Nothing it started is left running.
+    const names = [...seen.values()];
+    expect(names, 'the scan saw the demo’s servers while it ran').toEqual(expect.arrayContaining(['temporal', 'etcd', 'apiextensions-apiserver']));
+    const survivors = [...seen].filter(([pid]) => alive(pid));
+    expect(survivors, 'processes left running after the demo exited').toEqual([]);
+    expect(processesMentioning(stateDir)).toEqual([]);
+  }, 300_000);
+});
