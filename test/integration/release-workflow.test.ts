@@ -149,7 +149,7 @@ describe('release workflow', () => {
       const handle = await startRelease(client, taskQueue, pipelineFromYaml(app, STAGING_AND_PRODUCTION({ stagingChecks: checks })), commitSha());
       const error = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
       expect(error).toBeInstanceOf(WorkflowFailedError);
-      expect(error.cause?.message).toMatch(/^staging: .*answered HTTP 503, expected 200 \(rolled back at [0-9a-f]{7}\)$/);
+      expect(error.cause?.message).toMatch(/^staging: GET http:\/\/127\.0\.0\.1:\d+\/healthz did not answer 200 in 2 attempts; last: status 503 \(rolled back at [0-9a-f]{7}\)$/);
       expect(world.commits('overlays/staging').map((c) => c.context.kind)).toEqual(['promote', 'rollback']);
       expect(world.commits('overlays/production')).toHaveLength(0);
     } finally {
