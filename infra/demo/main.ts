@@ -70,6 +70,15 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A crash still stops what was started. While stopping, calls still in flight (a progress query
+  // retrying on a closed connection) fail by design: that is not news.
+  const onFatal = (err: unknown) => {
+    if (cleanup.stopping) return;
+    process.stderr.write(`demo failed: ${(err as Error)?.stack ?? String(err)}\n`);
+    void cleanup.run().finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
 
   try {
     const stateDir = stateDirFor(options, cleanup);

@@ -5,7 +5,7 @@
  * behind. The suite's test command has already installed dependencies and built, which is the
  * first half of scripts/demo.sh; here the demo's entry runs from the sources, so it is current.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +50,54 @@ function alive(pid: number): boolean {
   }
 }
 
+interface DemoRun {
+  exit: { code: number | null; signal: NodeJS.Signals | null };
+  output: string;
+  /** Every process seen with the state dir in its arguments while the demo ran: pid → program. */
+  seen: Map<number, string>;
+}
+
+/** Runs the demo's entry; `onOutput` may act on what it printed so far (e.g. send a signal). */
+async function runDemo(args: string[], dir: string, onOutput?: (output: string, child: ChildProcess) => void): Promise<DemoRun> {
+  expect(processesMentioning(dir)).toEqual([]);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/demo/main.ts', ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, FORCE_COLOR: '0' },
+  });
+  let output = '';
+  const collect = (d: Buffer) => {
+    output += d.toString();
+    onOutput?.(output, child);
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+
+  // Every process the demo runs carries its state dir in its arguments; remember each one seen.
+  const seen = new Map<number, string>();
+  const sampler = setInterval(() => {
+    for (const p of processesMentioning(dir)) if (p.pid !== child.pid) seen.set(p.pid, p.name);
+  }, 250);
+  const exit = await new Promise<DemoRun['exit']>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGTERM'), 280_000);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal });
+    });
+  });
+  clearInterval(sampler);
+  return { exit, output, seen };
+}
+
+/** The demo's servers were seen running, and none of them (nor anything else it started) is left. */
+function expectNothingLeft(run: DemoRun, dir: string): void {
+  const names = [...run.seen.values()];
+  expect(names, 'the scan saw the demo’s servers while it ran').toEqual(expect.arrayContaining(['temporal', 'etcd', 'apiextensions-apiserver']));
+  const survivors = [...run.seen].filter(([pid]) => alive(pid));
+  expect(survivors, 'processes left running after the demo exited').toEqual([]);
+  expect(processesMentioning(dir)).toEqual([]);
+}
+
 describe('npm start (the demo)', () => {
   it('is the package.json start script: install, build, then the built demo', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
@@ -62,29 +110,7 @@ describe('npm start (the demo)', () => {
   });
 
   it('--once: releases to production, rolls back a bad build in staging, exits 0 and leaves no process', async () => {
-    expect(processesMentioning(stateDir)).toEqual([]);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'infra/demo/main.ts', '--once', '--state-dir', stateDir], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, FORCE_COLOR: '0' },
-    });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-
-    // Every process the demo runs carries its state dir in its arguments; remember each one seen.
-    const seen = new Map<number, string>();
-    const sampler = setInterval(() => {
-      for (const p of processesMentioning(stateDir)) if (p.pid !== child.pid) seen.set(p.pid, p.name);
-    }, 250);
-    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGTERM'), 280_000);
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code, signal });
-      });
-    });
-    clearInterval(sampler);
+    const { exit, output, seen } = await runDemo(['--once', '--state-dir', stateDir], stateDir);
 
     expect(exit, output).toEqual({ code: 0, signal: null });
     expect(output).toMatch(/Temporal UI\s+http:\/\/127\.0\.0\.1:\d+/);
@@ -116,10 +142,22 @@ describe('npm start (the demo)', () => {
     expect(config.apps.todoapp.source).toBeUndefined();
 
     // Nothing it started is left running.
-    const names = [...seen.values()];
-    expect(names, 'the scan saw the demo’s servers while it ran').toEqual(expect.arrayContaining(['temporal', 'etcd', 'apiextensions-apiserver']));
-    const survivors = [...seen].filter(([pid]) => alive(pid));
-    expect(survivors, 'processes left running after the demo exited').toEqual([]);
-    expect(processesMentioning(stateDir)).toEqual([]);
+    expectNothingLeft({ exit, output, seen }, stateDir);
+  }, 300_000);
+
+  it('Ctrl-C in the middle of a release stops every process it started', async () => {
+    const dir = join(stateParent, 'interrupted');
+    let sent = false;
+    const run = await runDemo(['--state-dir', dir], dir, (output, child) => {
+      if (!sent && output.includes('started release/todoapp/')) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    expect(sent, run.output).toBe(true);
+    expect(run.output).toContain('SIGINT: stopping everything the demo started');
+    expect(run.output).toContain('stopped Temporal dev server');
+    expect(run.exit, run.output).toEqual({ code: 130, signal: null });
+    expectNothingLeft(run, dir);
   }, 300_000);
 });
