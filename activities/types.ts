@@ -64,6 +64,8 @@ export interface CommitContext {
   /** The source commit whose images are written. */
   sourceCommit: string;
   kind: 'promote' | 'rollback';
+  /** A rollback that undoes this (failed) build, rather than going back to it. */
+  undo?: boolean;
 }
 
 export interface ReadOverlayInput {

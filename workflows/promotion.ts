@@ -104,7 +104,7 @@ export async function promotion({ request }: PromotionWorkflowInput): Promise<Pr
       tell('rolling-back', `writing back ${describeImages(before.images)}`);
       const restored = await steps.writeOverlayImages.executeWithOptions(
         { ...shortStepOptions(request.engine), summary: `roll back ${env.overlay} to the previous images` },
-        [{ git: request.git, overlay: env.overlay, images: before.images, context: commitContext('rollback') }],
+        [{ git: request.git, overlay: env.overlay, images: before.images, context: { ...commitContext('rollback'), undo: true } }],
       );
       rollbackCommit = restored.commit;
       if (!restored.changed) return;

@@ -2,7 +2,7 @@
  * The Temporal activity context when there is one. The Argo CD functions are also called
  * directly (tests, scripts); there heartbeats do nothing and nothing cancels them.
  */
-import { Context } from '@temporalio/activity';
+import { currentActivity } from '../activity-context.js';
 
 export interface WaitContext {
   /** When the first attempt was scheduled: a retry keeps the original deadline. */
@@ -13,12 +13,7 @@ export interface WaitContext {
 }
 
 export function waitContext(): WaitContext {
-  let ctx: Context | undefined;
-  try {
-    ctx = Context.current();
-  } catch {
-    ctx = undefined;
-  }
+  const ctx = currentActivity();
   if (!ctx) return { startedAtMs: Date.now(), heartbeat: () => {}, cancelled: new Promise<never>(() => {}) };
   const current = ctx;
   return {

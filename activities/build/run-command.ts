@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { asyncLocalStorage } from '@temporalio/activity';
+import { currentActivity } from '../activity-context.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType, type BuildResult, type CommandBuildInput } from '../types.js';
 import { OutputTail } from './output-tail.js';
@@ -20,7 +20,7 @@ export interface CommandBuildOptions {
 }
 
 export async function runBuildCommand(input: CommandBuildInput, options: CommandBuildOptions = {}): Promise<BuildResult> {
-  const ctx = asyncLocalStorage.getStore();
+  const ctx = currentActivity();
   const workdir = await mkdtemp(join(tmpdir(), `slipway-build-${input.app}-`));
   const tail = new OutputTail();
   const started = Date.now();

@@ -3,12 +3,12 @@
  * `intervalMs` apart, each attempt bounded by `timeoutMs`. Redirects are not followed, so a check
  * for 301 sees the 301. After the last attempt: a non-retryable CheckFailed saying what it got.
  */
-import { asyncLocalStorage } from '@temporalio/activity';
+import { currentActivity } from '../activity-context.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType, type HttpCheckInput } from '../types.js';
 
 export async function httpCheck(input: HttpCheckInput): Promise<{ status: number; attempts: number }> {
-  const ctx = asyncLocalStorage.getStore();
+  const ctx = currentActivity();
   const attempts = Math.max(1, input.attempts);
   let last = 'no attempt made';
   for (let attempt = 1; attempt <= attempts; attempt++) {

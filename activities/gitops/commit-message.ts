@@ -14,7 +14,9 @@ export function commitMessage(context: CommitContext, images: ImageSetting[]): s
   const source = shortCommit(context.sourceCommit);
   const subject =
     context.kind === 'rollback'
-      ? `rollback ${context.app} in ${context.environment} to ${source}${version}`
+      ? context.undo
+        ? `rollback ${context.app} in ${context.environment}: undo ${source}${version}, previous images back`
+        : `rollback ${context.app} in ${context.environment} to ${source}${version}`
       : `promote ${context.app} to ${context.environment}: ${source}${version}`;
   const trailers = [
     `Slipway-Release: ${context.releaseId}`,
@@ -22,7 +24,7 @@ export function commitMessage(context: CommitContext, images: ImageSetting[]): s
     `Slipway-Environment: ${context.environment}`,
     ...(context.version ? [`Slipway-Version: ${context.version}`] : []),
     `Slipway-Source-Commit: ${context.sourceCommit}`,
-    `Slipway-Kind: ${context.kind}`,
+    `Slipway-Kind: ${context.kind}${context.undo ? ' (undo)' : ''}`,
   ];
   return `${oneLine(subject)}\n\n${describeImages(images)}\n\n${trailers.map(oneLine).join('\n')}\n`;
 }

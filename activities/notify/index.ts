@@ -3,7 +3,7 @@
  * and a count, never an exception: a notification must not fail a promotion. Webhook URLs are
  * secrets, read from the named env var when sending and never written anywhere.
  */
-import { asyncLocalStorage } from '@temporalio/activity';
+import { currentActivity } from '../activity-context.js';
 import type { NotifyChannel } from '../../config/schema.js';
 import { workflowUiUrl } from '../../infra/temporal/connection.js';
 import type { NotificationEvent, NotifyActivities, NotifyInput } from '../types.js';
@@ -28,7 +28,7 @@ export function createNotifyActivities(opts: NotifyOptions = {}): NotifyActiviti
   const timeoutMs = opts.timeoutMs ?? 5_000;
   const write = (level: 'info' | 'warn', line: string) => {
     if (opts.log) return opts.log(line);
-    const ctx = asyncLocalStorage.getStore();
+    const ctx = currentActivity();
     if (ctx) ctx.log[level](line);
     else if (level === 'warn') console.warn(line);
     else console.log(line);
