@@ -1,0 +1,64 @@
+/** A bench's Temporal: its own dev server, the workflow bundle (real workflows + baseline), and workers on it. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, type WorkerOptions } from '@temporalio/worker';
+import { startDevServer, type DevServer } from '../infra/temporal/dev-server.js';
+import { createSlipwayWorker } from '../worker/create-worker.js';
+import { RESULTS_DIR } from './report.js';
+
+export interface BenchTemporal {
+  server: DevServer;
+  client: Client;
+  bundlePath: string;
+  stop(): Promise<void>;
+}
+
+export async function startBenchTemporal(logFile: string): Promise<BenchTemporal> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const server = await startDevServer({ startTimeoutMs: 90_000, logFile });
+  const noop = () => undefined;
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
+    logger: { trace: noop, debug: noop, info: noop, warn: noop, error: (m: string) => console.error(m), log: noop },
+  });
+  // Written to a file so workers load it the way the product's worker does (workflowBundlePath).
+  const bundlePath = `${RESULTS_DIR}bench-workflow-bundle.js`;
+  writeFileSync(bundlePath, code);
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection, namespace: 'default' });
+  return {
+    server,
+    client,
+    bundlePath,
+    async stop() {
+      await connection.close();
+      await server.stop();
+    },
+  };
+}
+
+export interface BenchWorker {
+  stop(): Promise<void>;
+}
+
+export async function startBenchWorker(t: BenchTemporal, taskQueue: string, activities: object, tuning: Partial<WorkerOptions> = {}): Promise<BenchWorker> {
+  const connection = await NativeConnection.connect({ address: t.server.address });
+  const worker = await createSlipwayWorker({
+    connection,
+    namespace: 'default',
+    taskQueue,
+    activities,
+    workflowBundlePath: t.bundlePath,
+    tuning,
+  });
+  const running = worker.run();
+  return {
+    async stop() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
