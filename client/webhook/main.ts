@@ -4,8 +4,7 @@
  * Temporal settings of infra/temporal/connection.ts. Stops taking deliveries on SIGTERM/SIGINT and
  * exits once in-flight ones are answered.
  */
-import { readFile } from 'node:fs/promises';
-import { parseConfig } from '../../config/schema.js';
+import { loadConfigFile } from '../../config/load.js';
 import { connectClient, temporalSettingsFromEnv } from '../../infra/temporal/connection.js';
 import { createWebhookServer } from './server.js';
 import { startReleaseViaTemporal } from './start-release.js';
@@ -13,8 +12,7 @@ import { startReleaseViaTemporal } from './start-release.js';
 async function main(): Promise<void> {
   const secret = process.env.SLIPWAY_WEBHOOK_SECRET;
   if (!secret) throw new Error('SLIPWAY_WEBHOOK_SECRET is not set: deliveries cannot be verified');
-  const configFile = process.env.SLIPWAY_CONFIG || 'slipway.yaml';
-  const config = parseConfig(await readFile(configFile, 'utf8'), configFile);
+  const config = await loadConfigFile();
   const port = Number(process.env.PORT || 8080);
   const settings = temporalSettingsFromEnv();
   const client = await connectClient(settings);
