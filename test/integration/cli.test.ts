@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { startTestWorker, temporalAddress, type RunningWorker } from '../support/temporal.js';
 import { commitSha, newWorld, uniqueApp } from '../support/pipelines.js';
+import type { FakeWorld } from '../support/fake-world.js';
 
 const CLI = join(process.cwd(), 'dist', 'client', 'cli.js');
 
@@ -34,6 +35,7 @@ function cli(args: string[], env: Record<string, string>, onStdout?: (all: strin
 }
 
 let worker: RunningWorker;
+let world: FakeWorld;
 let app: string;
 let env: Record<string, string>;
 let configFile: string;
@@ -41,7 +43,7 @@ let configFile: string;
 beforeAll(async () => {
   expect(existsSync(CLI), `${CLI} is missing: the test command builds it (npm run build)`).toBe(true);
   app = uniqueApp('todo');
-  const world = newWorld(app);
+  world = newWorld(app);
   world.updateRules({ healthDelayMs: 1200 }); // long enough for the CLI to show the wait
   worker = await startTestWorker(world.activities());
   const dir = mkdtempSync(join(tmpdir(), 'slipway-cli-'));
@@ -117,6 +119,30 @@ describe('slipway CLI', () => {
     expect(decision.code).toBe(0);
     expect(release.code).toBe(1);
     expect(release.stderr).toMatch(/release failed: production: promotion rejected by carol: not today/);
+  });
+
+  it('rolls production back to the previous build without asking for approval, and promotes a known build into one environment', async () => {
+    // 1.0.0 runs in production (first test); release 1.2.0 on top of it.
+    const { release } = await releaseUntilApproval(commitSha(), '1.2.0', ['approve', app, 'production']);
+    expect(release.code, release.stderr).toBe(0);
+    const rollback = await cli(['rollback', app, 'production'], env);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(rollback.stdout).toMatch(new RegExp(`started: rollback/${app}/production/1\\.0\\.0-`));
+    const status = JSON.parse((await cli(['--json', 'status', app], env)).stdout) as { environments: Array<{ environment: string; current?: { version?: string } }> };
+    expect(status.environments.find((e) => e.environment === 'production')?.current?.version).toBe('1.0.0');
+    expect(world.commits('overlays/production').at(-1)?.context).toMatchObject({ kind: 'rollback', version: '1.0.0' });
+
+    // Staging runs 1.2.0; put 1.0.0 back there by version, only there.
+    const promote = await cli(['promote', app, 'staging', '1.0.0'], env);
+    expect(promote.code, promote.stderr).toBe(0);
+    const after = JSON.parse((await cli(['--json', 'status', app], env)).stdout) as typeof status;
+    expect(after.environments.map((e) => [e.environment, e.current?.version])).toEqual([
+      ['staging', '1.0.0'],
+      ['production', '1.0.0'],
+    ]);
+    const unknown = await cli(['rollback', app, 'production', '--to', '9.9.9'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/has no deployment of 9\.9\.9 to go back to/);
   });
 
   it('exits 1 when asked to approve an environment that is not waiting', async () => {
