@@ -77,6 +77,12 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
   let gate: Gate | undefined;
   let decision: (ApprovalDecision & { approved: boolean }) | undefined;
   let inFlightScope: CancellationScope | undefined;
+  /**
+   * Signals sent and not yet acknowledged. The server drops a signal whose sender has closed, so
+   * continue-as-new waits for these: a reply sent in the same task would otherwise be lost and
+   * its release would wait for ever.
+   */
+  let unsentSignals = 0;
 
   upsertSearchAttributes([
     { key: SA_APP, value: app },
@@ -167,7 +173,7 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
     await condition(() => pending.length > 0 || shouldContinueAsNew());
     if (pending.length === 0 || (shouldContinueAsNew() && !gate)) {
       if (shouldContinueAsNew()) {
-        await condition(allHandlersFinished);
+        await condition(() => allHandlersFinished() && unsentSignals === 0);
         await continueAsNew<typeof environment>({
           app,
           environment: envName,
@@ -302,16 +308,19 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
   }
 
   function progress(request: PromotionRequest, phase: EnvironmentPhase, detail: string): void {
-    void getExternalWorkflowHandle(request.replyTo)
-      .signal(promotionProgressSignal, { environment: envName, phase, detail, since: workflowNow() })
-      .catch(() => undefined);
+    track(
+      getExternalWorkflowHandle(request.replyTo).signal(promotionProgressSignal, { environment: envName, phase, detail, since: workflowNow() }),
+    );
   }
 
   function reply(request: PromotionRequest, outcome: PromotionOutcome): void {
     const message: PromotionReply = { ...outcome, requestId: request.requestId, environment: envName };
-    void getExternalWorkflowHandle(request.replyTo)
-      .signal(promotionFinishedSignal, message)
-      .catch(() => undefined); // a release that was terminated has nobody left to tell
+    track(getExternalWorkflowHandle(request.replyTo).signal(promotionFinishedSignal, message)); // a terminated release: nobody left to tell
+  }
+
+  function track(signal: Promise<void>): void {
+    unsentSignals++;
+    void signal.catch(() => undefined).finally(() => unsentSignals--);
   }
 
   async function notifyApproval(head: PromotionRequest): Promise<void> {
