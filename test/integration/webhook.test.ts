@@ -10,26 +10,13 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebhookServer } from '../../client/webhook/server.js';
 import { startReleaseViaTemporal } from '../../client/webhook/start-release.js';
-import { parseConfig } from '../../config/schema.js';
 import { tagReleaseWorkflowId } from '../../core/ids.js';
 import type { ReleaseInput } from '../../workflows/types.js';
 import { testClient, uniqueTaskQueue } from '../support/temporal.js';
-import { branchPushPayload, sign, tagPushPayload } from '../support/webhook-payloads.js';
+import { branchPushPayload, helloWorldConfig, sign, tagPushPayload } from '../support/webhook-payloads.js';
 
 const SECRET = `whsec-${randomUUID()}`;
-const config = parseConfig(
-  `
-gitops: { url: /tmp/gitops.git }
-apps:
-  hello:
-    source: { github: Codertocat/Hello-World }
-    images: [hello/web]
-    environments:
-      - { name: staging, overlay: o/staging, argocd: { application: hello-staging } }
-      - { name: production, overlay: o/production, argocd: { application: hello-production } }
-`,
-  'test.yaml',
-);
+const config = helloWorldConfig();
 
 let client: Client;
 let server: Server;

@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { Webhooks } from '@octokit/webhooks';
+import { parseConfig, type SlipwayConfig } from '../../config/schema.js';
 
 interface WebhookExamples {
   name: string;
@@ -33,4 +34,21 @@ export function tagDeletePayload(tag: string): Record<string, unknown> {
 
 export function sign(secret: string, body: string): Promise<string> {
   return new Webhooks({ secret }).sign(body);
+}
+
+/** A config with one app whose source is the repository of GitHub's example payloads. */
+export function helloWorldConfig(): SlipwayConfig {
+  return parseConfig(
+    `
+gitops: { url: /tmp/gitops.git }
+apps:
+  hello:
+    source: { github: Codertocat/Hello-World }
+    images: [hello/web]
+    environments:
+      - { name: staging, overlay: o/staging, argocd: { application: hello-staging } }
+      - { name: production, overlay: o/production, argocd: { application: hello-production } }
+`,
+    'test.yaml',
+  );
 }

@@ -1,22 +1,9 @@
 /** Which push deliveries start a promotion, and of what: pure, on GitHub's own example payloads. */
 import { describe, expect, it } from 'vitest';
 import { decidePush, PayloadError } from '../../client/webhook/tag-push.js';
-import { parseConfig } from '../../config/schema.js';
-import { branchPushPayload, tagDeletePayload, tagPushPayload } from '../support/webhook-payloads.js';
+import { branchPushPayload, helloWorldConfig, tagDeletePayload, tagPushPayload } from '../support/webhook-payloads.js';
 
-const config = parseConfig(
-  `
-gitops: { url: /tmp/gitops.git }
-apps:
-  hello:
-    source: { github: Codertocat/Hello-World }
-    images: [hello/web]
-    environments:
-      - { name: staging, overlay: o/staging, argocd: { application: hello-staging } }
-      - { name: production, overlay: o/production, argocd: { application: hello-production } }
-`,
-  'test.yaml',
-);
+const config = helloWorldConfig();
 
 describe('decidePush', () => {
   it('starts the last environment for a created tag matching the pattern, version from the tag', () => {
