@@ -77,6 +77,7 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
   let gate: Gate | undefined;
   let decision: (ApprovalDecision & { approved: boolean }) | undefined;
   let inFlightScope: CancellationScope | undefined;
+  let lastRequest: PromotionRequest | undefined;
   /**
    * Signals sent and not yet acknowledged. The server drops a signal whose sender has closed, so
    * continue-as-new waits for these: a reply sent in the same task would otherwise be lost and
@@ -183,6 +184,7 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
       continue;
     }
     const head = pending[0]!;
+    lastRequest = head;
     const outcome = await runRequest(head);
     gate = undefined;
     decision = undefined;
@@ -372,7 +374,8 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
   }
 
   function shouldContinueAsNew(): boolean {
-    const limit = pending[0]?.engine.historyPerEnvironment ?? 20;
+    // The limit comes with the requests (from slipway.yaml); when idle, the last one seen counts.
+    const limit = (pending[0] ?? lastRequest)?.engine.historyPerEnvironment ?? 20;
     return pending.length < 2 && gate === undefined && (promotionsThisRun >= limit || workflowInfo().continueAsNewSuggested);
   }
 
