@@ -9,7 +9,8 @@ apt_missing=()
 command -v git >/dev/null 2>&1 || apt_missing+=(git)
 command -v etcd >/dev/null 2>&1 || apt_missing+=(etcd-server)
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || apt_missing+=(postgresql)
-[ -x /usr/bin/chromium ] || apt_missing+=(chromium)
+# Fonts so the browser tests' screenshots show text as a person would see it.
+[ -x /usr/bin/chromium ] || apt_missing+=(chromium fonts-liberation)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${apt_missing[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
