@@ -243,6 +243,28 @@ describe('release workflow', () => {
     expect(world.commits('overlays/staging')[0]!.at).toBeLessThan(closesAt);
   });
 
+  it('cancelling a release mid-promotion rolls the environment back and frees it', async () => {
+    const app = uniqueApp();
+    const world = newWorld(app);
+    world.updateRules({ healthDelayMs: 4000 });
+    const taskQueue = await workerFor(world);
+    const before = world.overlayImages('overlays/staging');
+    const handle = await startRelease(client, taskQueue, pipelineFromYaml(app, STAGING_AND_PRODUCTION()), commitSha());
+    await eventually(() => handle.query(releaseStatusQuery), (s) => s.environments[0]?.phase === 'waiting-health');
+
+    await handle.cancel();
+    const error = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect(error.cause?.name).toBe('CancelledFailure');
+    expect((await handle.query(releaseStatusQuery)).stage).toBe('cancelled');
+    const staging = client.workflow.getHandle(environmentWorkflowId(app, 'staging'));
+    const state = await eventually(() => staging.query(environmentStateQuery), (s) => s.recent.length > 0 && !s.inFlight);
+    expect(state.recent[0]).toMatchObject({ outcome: 'cancelled', releaseId: handle.workflowId });
+    expect(world.commits('overlays/staging').map((c) => c.context.kind)).toEqual(['promote', 'rollback']);
+    expect(world.overlayImages('overlays/staging')).toEqual(before);
+    expect(world.commits('overlays/production')).toHaveLength(0);
+  });
+
   it('runs one promotion at a time per environment; a newer waiting build replaces an older one', async () => {
     const app = uniqueApp();
     const world = newWorld(app, ['overlays/staging']);
