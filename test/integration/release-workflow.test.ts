@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { environmentWorkflowId } from '../../core/ids.js';
-import { approveUpdate, environmentStateQuery, rejectUpdate, releaseStatusQuery } from '../../workflows/messages.js';
+import { approveSignal, approveUpdate, environmentStateQuery, rejectUpdate, releaseStatusQuery } from '../../workflows/messages.js';
 import { startTestWorker, testClient, type RunningWorker } from '../support/temporal.js';
 import {
   STAGING_AND_PRODUCTION,
@@ -204,6 +204,22 @@ describe('release workflow', () => {
       expect(error.cause?.message).toBe('production: promotion rejected by bob: error budget spent');
       expect(world.commits('overlays/production')).toHaveLength(0);
       expect(world.commits('overlays/staging')).toHaveLength(1);
+    });
+
+    it('takes an approval sent as a signal, as the Temporal UI sends it, and ignores one that names nobody', async () => {
+      const app = uniqueApp();
+      const world = newWorld(app);
+      const taskQueue = await workerFor(world);
+      const handle = await startRelease(client, taskQueue, pipelineFromYaml(app, approvalYaml()), commitSha());
+      const production = client.workflow.getHandle(environmentWorkflowId(app, 'production'));
+      await eventually(() => handle.query(releaseStatusQuery), (s) => s.environments[1]?.phase === 'awaiting-approval');
+
+      await production.signal(approveSignal, { by: '' });
+      await new Promise((r) => setTimeout(r, 500));
+      expect((await production.query(environmentStateQuery)).inFlight?.phase).toBe('awaiting-approval');
+      await production.signal(approveSignal, { by: 'ui-user' });
+      expect((await handle.result()).outcome).toBe('released');
+      expect(world.commits('overlays/production')).toHaveLength(1);
     });
 
     it('ends the release when no approval comes before the deadline', async () => {
