@@ -11,9 +11,10 @@ import type {
   ControlActivities,
   GithubActivities,
   GitopsActivities,
+  NotificationEvent,
   NotifyActivities,
 } from '../activities/types.js';
-import type { EngineConfig } from '../config/schema.js';
+import type { EngineConfig, EnvironmentConfig } from '../config/schema.js';
 
 const RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 
@@ -45,6 +46,16 @@ export function waitActivities(engine: EngineConfig, waitMs: number) {
   return proxyActivities<ArgoActivities & GithubActivities & BuildActivities & CheckActivities>(waitStepOptions(engine, waitMs));
 }
 
-export function notifyActivities() {
-  return proxyActivities<NotifyActivities>(notifyOptions());
+/**
+ * Tells people through the environment's channels. A notification that cannot be delivered never
+ * changes the outcome of what it reports, so failures end here.
+ */
+export async function notifyQuietly(notify: EnvironmentConfig['notify'], event: NotificationEvent, summary: string): Promise<void> {
+  try {
+    await proxyActivities<NotifyActivities>(notifyOptions()).notify.executeWithOptions({ ...notifyOptions(), summary }, [
+      { channels: Array.isArray(notify) ? notify : [notify], event },
+    ]);
+  } catch {
+    /* delivery problems are the notify activity's to log */
+  }
 }

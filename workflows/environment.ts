@@ -27,7 +27,7 @@ import { activeFreeze } from '../core/freeze.js';
 import { formatDuration } from '../core/duration.js';
 import { promotionWorkflowId, shortSha } from '../core/ids.js';
 import { SA_APP, SA_ENVIRONMENT, SA_STAGE, SA_VERSION } from '../core/search-attributes.js';
-import { notifyActivities } from './activities.js';
+import { notifyQuietly } from './activities.js';
 import { workflowNow } from './clock.js';
 import { describeFailure } from './failures.js';
 import {
@@ -41,7 +41,7 @@ import {
   requestPromotionSignal,
   withdrawRequestSignal,
 } from './messages.js';
-import { channelsOf, promotion, type PromotionFailureDetails } from './promotion.js';
+import { promotion, type PromotionFailureDetails } from './promotion.js';
 import type {
   ApprovalDecision,
   Deployment,
@@ -325,26 +325,20 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
     void signal.catch(() => undefined).finally(() => unsentSignals--);
   }
 
-  async function notifyApproval(head: PromotionRequest): Promise<void> {
-    try {
-      await notifyActivities().notify.executeWithOptions(
-        { startToCloseTimeout: '1m', retry: { maximumAttempts: 3 }, summary: `notify: ${label(head)} awaits approval in ${envName}` },
-        [{
-          channels: channelsOf(head.environment.notify),
-          event: {
-            kind: 'awaiting-approval',
-            app,
-            environment: envName,
-            version: head.version,
-            commit: head.commit,
-            workflowId: workflowInfo().workflowId,
-            message: `${app} ${label(head)} is waiting for approval to enter ${envName}: slipway approve ${app} ${envName}`,
-          },
-        }],
-      );
-    } catch {
-      /* never blocks the approval */
-    }
+  function notifyApproval(head: PromotionRequest): Promise<void> {
+    return notifyQuietly(
+      head.environment.notify,
+      {
+        kind: 'awaiting-approval',
+        app,
+        environment: envName,
+        version: head.version,
+        commit: head.commit,
+        workflowId: workflowInfo().workflowId,
+        message: `${app} ${label(head)} is waiting for approval to enter ${envName}: slipway approve ${app} ${envName}`,
+      },
+      `notify: ${label(head)} awaits approval in ${envName}`,
+    );
   }
 
   // ------------------------------------------------------------------ bookkeeping

@@ -20,7 +20,7 @@ import type { ApplicationHealth, CommitContext, NotificationKind } from '../acti
 import { describeImages, type ImageSetting } from '../core/images.js';
 import { formatDuration } from '../core/duration.js';
 import { shortSha } from '../core/ids.js';
-import { notifyActivities, shortStepOptions, stepActivities, waitActivities, waitStepOptions } from './activities.js';
+import { notifyQuietly, shortStepOptions, stepActivities, waitActivities, waitStepOptions } from './activities.js';
 import { workflowNow } from './clock.js';
 import { describeFailure } from './failures.js';
 import { promotionProgressSignal } from './messages.js';
@@ -45,7 +45,6 @@ export async function promotion({ request }: PromotionWorkflowInput): Promise<Pr
   const label = `${request.app}/${env.name}`;
   const steps = stepActivities(request.engine);
   const waits = waitActivities(request.engine, env.argocd.timeout);
-  const notify = notifyActivities();
   const argoApp = { application: env.argocd.application, namespace: env.argocd.namespace };
   const version = request.version ?? shortSha(request.commit);
 
@@ -55,16 +54,8 @@ export async function promotion({ request }: PromotionWorkflowInput): Promise<Pr
       .signal(promotionProgressSignal, { environment: env.name, phase, detail, since: workflowNow() })
       .catch(() => undefined); // the release may be gone; the promotion goes on
   };
-  const announce = async (kind: NotificationKind, message: string) => {
-    try {
-      await notify.notify.executeWithOptions(
-        { startToCloseTimeout: '1m', retry: { maximumAttempts: 3 }, summary: `notify: ${kind} ${label}` },
-        [{ channels: channelsOf(env.notify), event: { kind, app: request.app, environment: env.name, version, commit: request.commit, workflowId: request.replyTo, message } }],
-      );
-    } catch {
-      /* a notification never fails a promotion */
-    }
-  };
+  const announce = (kind: NotificationKind, message: string) =>
+    notifyQuietly(env.notify, { kind, app: request.app, environment: env.name, version, commit: request.commit, workflowId: request.replyTo, message }, `notify: ${kind} ${label}`);
   const reportDeployment = async (state: 'in_progress' | 'success' | 'failure', description: string) => {
     if (!request.sourceRepo) return;
     try {
@@ -179,8 +170,4 @@ export async function promotion({ request }: PromotionWorkflowInput): Promise<Pr
       details: [details],
     });
   }
-}
-
-export function channelsOf(notify: PromotionWorkflowInput['request']['environment']['notify']) {
-  return Array.isArray(notify) ? notify : [notify];
 }

@@ -22,11 +22,10 @@ import { environmentWorkflowId, shortSha } from '../core/ids.js';
 import { imagesForCommit } from '../core/images.js';
 import { SA_APP, SA_ENVIRONMENT, SA_STAGE, SA_VERSION } from '../core/search-attributes.js';
 import { tagName } from '../core/version.js';
-import { notifyActivities, stepActivities, waitActivities, waitStepOptions } from './activities.js';
+import { notifyQuietly, stepActivities, waitActivities, waitStepOptions } from './activities.js';
 import { workflowNow } from './clock.js';
 import { describeFailure } from './failures.js';
 import { promotionFinishedSignal, promotionProgressSignal, releaseStatusQuery, withdrawRequestSignal } from './messages.js';
-import { channelsOf } from './promotion.js';
 import type { EnvironmentProgress, PromotionReply, ReleaseInput, ReleaseResult, ReleaseStage, ReleaseStatus } from './types.js';
 
 export async function release(input: ReleaseInput): Promise<ReleaseResult> {
@@ -273,14 +272,7 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
 
   async function announce(kind: NotificationKind, message: string): Promise<void> {
     const last = [...appConfig.environments].reverse().find((e) => replies.has(e.name)) ?? appConfig.environments.at(-1)!;
-    try {
-      await notifyActivities().notify.executeWithOptions(
-        { startToCloseTimeout: '1m', retry: { maximumAttempts: 3 }, summary: `notify: ${kind}` },
-        [{ channels: channelsOf(last.notify), event: { kind, app: pipeline.app, environment: last.name, version, commit, workflowId: releaseId, message } }],
-      );
-    } catch {
-      /* notifications never change the outcome */
-    }
+    await notifyQuietly(last.notify, { kind, app: pipeline.app, environment: last.name, version, commit, workflowId: releaseId, message }, `notify: ${kind}`);
   }
 }
 
