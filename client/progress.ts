@@ -1,6 +1,6 @@
 /** Rendering a release's status for a terminal: one line per step, and what it waits for now. */
 import { formatDuration } from '../core/duration.js';
-import type { EnvironmentPhase, ReleaseStatus } from '../workflows/types.js';
+import type { ReleaseStatus } from '../workflows/types.js';
 
 const MARK: Record<string, string> = { pending: '·', running: '▸', done: '✔', failed: '✘', skipped: '–' };
 
@@ -20,8 +20,4 @@ export function renderWaiting(status: ReleaseStatus, now: number): string | unde
 /** A key that changes whenever something a person would want to see changes. */
 export function progressKey(status: ReleaseStatus): string {
   return JSON.stringify([status.stage, status.steps, status.environments.map((e) => [e.phase, e.detail])]);
-}
-
-export function isTerminalPhase(phase: EnvironmentPhase): boolean {
-  return ['promoted', 'failed', 'rejected', 'approval-timed-out', 'superseded', 'skipped', 'cancelled'].includes(phase);
 }

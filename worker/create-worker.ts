@@ -1,5 +1,6 @@
 /** Builds a Slipway worker: workflows from a prebundle when given, activities as handed in. */
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { workflowsSourcePath } from './bundle-code.js';
 
 export interface SlipwayWorkerOptions {
   connection: NativeConnection;
@@ -13,7 +14,6 @@ export interface SlipwayWorkerOptions {
 }
 
 export async function createSlipwayWorker(options: SlipwayWorkerOptions): Promise<Worker> {
-  const { workflowsSourcePath } = await import('./bundle-code.js');
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,

@@ -3,6 +3,7 @@
  * and waits until it answers. Used by the test suite's global setup, the demo and the benches.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync } from 'node:fs';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../../core/search-attributes.js';
 import { freePort } from '../ports.js';
@@ -50,7 +51,6 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   if (namespace !== 'default') args.push('--namespace', namespace);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
 
-  const { openSync } = await import('node:fs');
   const out = options.logFile ? openSync(options.logFile, 'a') : 'ignore';
   const child = spawn(cli, args, { stdio: ['ignore', out, out], detached: false });
   let exited: string | undefined;

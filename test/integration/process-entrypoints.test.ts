@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { freePort } from '../../infra/ports.js';
+import { eventually } from '../support/pipelines.js';
 import { temporalAddress, testClient, uniqueTaskQueue } from '../support/temporal.js';
 
 const children: ChildProcess[] = [];
@@ -26,12 +27,11 @@ function start(script: string, env: Record<string, string>): { child: ChildProce
   return { child, output: () => out, exited };
 }
 
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+/** Waits until `check` holds, through the suite's shared polling helper. */
+async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  await eventually(async () => check(), Boolean, 30_000).catch((err: Error) => {
+    throw new Error(`timed out waiting for ${what}: ${err.message}`);
+  });
 }
 
 it('the worker polls its task queue and stops gracefully on SIGTERM', async () => {

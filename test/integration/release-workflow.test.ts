@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { environmentWorkflowId } from '../../core/ids.js';
-import { approveSignal, approveUpdate, environmentStateQuery, rejectUpdate, releaseStatusQuery } from '../../workflows/messages.js';
+import { approveSignal, approveUpdate, environmentStateQuery, rejectSignal, rejectUpdate, releaseStatusQuery } from '../../workflows/messages.js';
 import { startTestWorker, testClient, type RunningWorker } from '../support/temporal.js';
 import {
   STAGING_AND_PRODUCTION,
@@ -160,15 +160,20 @@ describe('release workflow', () => {
   describe('approval of production', () => {
     const approvalYaml = (timeout = '5m') => STAGING_AND_PRODUCTION({ stagingChecks: '[]', production: `        approval: { required: true, timeout: ${timeout} }` });
 
-    it('waits for approval, refuses approvals of an environment that is not waiting, then promotes once approved', async () => {
+    /** Starts a release and returns once production waits for approval. */
+    async function releaseAwaitingApproval(version?: string) {
       const app = uniqueApp();
       const world = newWorld(app);
       const taskQueue = await workerFor(world);
-      const handle = await startRelease(client, taskQueue, pipelineFromYaml(app, approvalYaml()), commitSha(), { version: '3.1.0' });
-      const staging = client.workflow.getHandle(environmentWorkflowId(app, 'staging'));
+      const handle = await startRelease(client, taskQueue, pipelineFromYaml(app, approvalYaml()), commitSha(), { version });
       const production = client.workflow.getHandle(environmentWorkflowId(app, 'production'));
-
       const waiting = await eventually(() => handle.query(releaseStatusQuery), (s) => s.environments[1]?.phase === 'awaiting-approval');
+      return { app, world, handle, production, waiting };
+    }
+
+    it('waits for approval, refuses approvals of an environment that is not waiting, then promotes once approved', async () => {
+      const { app, world, handle, production, waiting } = await releaseAwaitingApproval('3.1.0');
+      const staging = client.workflow.getHandle(environmentWorkflowId(app, 'staging'));
       expect(waiting.stage).toBe('promoting:production');
       expect(waiting.waitingFor).toMatch(/approval/);
       expect(world.commits('overlays/production')).toHaveLength(0);
@@ -190,13 +195,7 @@ describe('release workflow', () => {
     });
 
     it('ends the release without touching production when the approval is rejected', async () => {
-      const app = uniqueApp();
-      const world = newWorld(app);
-      const taskQueue = await workerFor(world);
-      const handle = await startRelease(client, taskQueue, pipelineFromYaml(app, approvalYaml()), commitSha());
-      const production = client.workflow.getHandle(environmentWorkflowId(app, 'production'));
-      await eventually(() => handle.query(releaseStatusQuery), (s) => s.environments[1]?.phase === 'awaiting-approval');
-
+      const { world, handle, production } = await releaseAwaitingApproval();
       await production.executeUpdate(rejectUpdate, { args: [{ by: 'bob', comment: 'error budget spent' }] });
       const error = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
       expect(error).toBeInstanceOf(WorkflowFailedError);
@@ -207,16 +206,9 @@ describe('release workflow', () => {
     });
 
     it('takes an approval sent as a signal, as the Temporal UI sends it, and ignores one that names nobody', async () => {
-      const app = uniqueApp();
-      const world = newWorld(app);
-      const taskQueue = await workerFor(world);
-      const handle = await startRelease(client, taskQueue, pipelineFromYaml(app, approvalYaml()), commitSha());
-      const production = client.workflow.getHandle(environmentWorkflowId(app, 'production'));
-      await eventually(() => handle.query(releaseStatusQuery), (s) => s.environments[1]?.phase === 'awaiting-approval');
-
-      await production.signal(approveSignal, { by: '' });
-      await new Promise((r) => setTimeout(r, 500));
-      expect((await production.query(environmentStateQuery)).inFlight?.phase).toBe('awaiting-approval');
+      const { world, handle, production } = await releaseAwaitingApproval();
+      // Signals are handled in order: had this rejection counted, the release would end rejected.
+      await production.signal(rejectSignal, { by: '' });
       await production.signal(approveSignal, { by: 'ui-user' });
       expect((await handle.result()).outcome).toBe('released');
       expect(world.commits('overlays/production')).toHaveLength(1);

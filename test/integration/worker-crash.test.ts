@@ -3,36 +3,23 @@
  * new worker process started each time: the release completes, and every side effect happened
  * exactly once — one build, one commit per environment, one tag.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, expect, inject, it } from 'vitest';
 import { releaseStatusQuery } from '../../workflows/messages.js';
 import { temporalAddress, testClient, uniqueTaskQueue } from '../support/temporal.js';
 import { STAGING_AND_PRODUCTION, commitSha, eventually, newWorld, pipelineFromYaml, startRelease, uniqueApp } from '../support/pipelines.js';
 import type { FakeWorld } from '../support/fake-world.js';
+import { isRunning, killWorker, startWorkerProcess } from '../support/worker-processes.js';
 
 const children: ChildProcess[] = [];
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const c of children) if (isRunning(c)) c.kill('SIGKILL');
 });
 
-function startWorkerProcess(world: FakeWorld, taskQueue: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/worker-process.ts'], {
-    env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), TASK_QUEUE: taskQueue, WORLD_DIR: world.dir, WORKFLOW_BUNDLE: inject('workflowBundlePath') },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`worker process exited early with ${code}`)));
-  });
-}
-
-function kill(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
+function startWorker(world: FakeWorld, taskQueue: string): Promise<ChildProcess> {
+  return startWorkerProcess({ temporalAddress: temporalAddress(), taskQueue, worldDir: world.dir, workflowBundle: inject('workflowBundlePath') }).then((child) => {
+    children.push(child);
+    return child;
   });
 }
 
@@ -45,18 +32,18 @@ it('completes a release across killed workers with every side effect applied onc
   const pipeline = pipelineFromYaml(app, STAGING_AND_PRODUCTION(), '    build: { command: "make images" }');
   const commit = commitSha();
 
-  let worker = await startWorkerProcess(world, taskQueue);
+  let worker = await startWorker(world, taskQueue);
   const handle = await startRelease(client, taskQueue, pipeline, commit, { version: '5.0.0' });
 
   // Kill 1: while staging waits for Argo CD (an activity is mid-flight on the dead worker).
   await eventually(() => handle.query(releaseStatusQuery), (s) => s.environments[0]?.phase === 'waiting-health', 60_000);
-  await kill(worker);
-  worker = await startWorkerProcess(world, taskQueue);
+  await killWorker(worker);
+  worker = await startWorker(world, taskQueue);
 
   // Kill 2: while production waits for Argo CD, after the tag was made.
   await eventually(() => handle.query(releaseStatusQuery), (s) => s.environments[1]?.phase === 'waiting-health', 90_000);
-  await kill(worker);
-  worker = await startWorkerProcess(world, taskQueue);
+  await killWorker(worker);
+  worker = await startWorker(world, taskQueue);
 
   const result = await handle.result();
   expect(result.outcome).toBe('released');
@@ -67,5 +54,5 @@ it('completes a release across killed workers with every side effect applied onc
   expect(effects.filter((e) => e.type === 'tag')).toHaveLength(1);
   // The waits were interrupted and resumed elsewhere: more starts than one per environment.
   expect(effects.filter((e) => e.type === 'health-wait' && e.phase === 'start').length).toBeGreaterThanOrEqual(4);
-  await kill(worker);
+  await killWorker(worker);
 }, 180_000);

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ImageSetting } from '../../core/images.js';
+import { sameImages, type ImageSetting } from '../../core/images.js';
 import { nextPatchVersion } from '../../core/version.js';
 import {
   FailureType,
@@ -106,6 +106,11 @@ export class FakeWorld {
         /* called outside an activity */
       }
     };
+    /** One build per commit, however often a build step runs. */
+    const recordBuild = (commit: string) =>
+      world.locked(() => {
+        if (!world.effects().some((e) => e.type === 'build' && e.commit === commit)) world.append({ type: 'build', commit, at: Date.now() });
+      });
     const sleep = async (ms: number) => {
       const end = Date.now() + ms;
       while (Date.now() < end) {
@@ -129,7 +134,7 @@ export class FakeWorld {
         return world.locked(() => {
           const current = world.overlayImages(overlay);
           const merged = current.map((c) => images.find((i) => i.name === c.name) ?? c);
-          if (JSON.stringify(merged) === JSON.stringify(current)) return { commit: world.head(), changed: false };
+          if (sameImages(merged, current)) return { commit: world.head(), changed: false };
           const id = createHash('sha1').update(`${world.head()}${overlay}${JSON.stringify(merged)}${Date.now()}`).digest('hex');
           world.append({ type: 'commit', id, overlay, images: merged, context, at: Date.now() });
           return { commit: id, changed: true };
@@ -153,15 +158,11 @@ export class FakeWorld {
         return { revision: world.head(), sync: 'Synced', health: 'Healthy' };
       },
       async triggerBuild({ commit }) {
-        await world.locked(() => {
-          if (!world.effects().some((e) => e.type === 'build' && e.commit === commit)) world.append({ type: 'build', commit, at: Date.now() });
-        });
+        await recordBuild(commit);
         return { url: `https://ci.example/run/${commit}`, conclusion: 'success' };
       },
       async runBuildCommand({ commit }) {
-        await world.locked(() => {
-          if (!world.effects().some((e) => e.type === 'build' && e.commit === commit)) world.append({ type: 'build', commit, at: Date.now() });
-        });
+        await recordBuild(commit);
         return { url: `command for ${commit}`, conclusion: 'success' };
       },
       async createReleaseTag({ tag, commit }) {
