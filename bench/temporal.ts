@@ -2,8 +2,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type WorkerOptions } from '@temporalio/worker';
 import { startDevServer, type DevServer } from '../infra/temporal/dev-server.js';
+import { buildWorkflowBundle } from '../worker/bundle-code.js';
 import { createSlipwayWorker } from '../worker/create-worker.js';
 import { RESULTS_DIR } from './report.js';
 
@@ -18,11 +19,7 @@ export async function startBenchTemporal(logFile: string): Promise<BenchTemporal
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   mkdirSync(RESULTS_DIR, { recursive: true });
   const server = await startDevServer({ startTimeoutMs: 90_000, logFile });
-  const noop = () => undefined;
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
-    logger: { trace: noop, debug: noop, info: noop, warn: noop, error: (m: string) => console.error(m), log: noop },
-  });
+  const code = await buildWorkflowBundle(fileURLToPath(new URL('./workflows.ts', import.meta.url)));
   // Written to a file so workers load it the way the product's worker does (workflowBundlePath).
   const bundlePath = `${RESULTS_DIR}bench-workflow-bundle.js`;
   writeFileSync(bundlePath, code);

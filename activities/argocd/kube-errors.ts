@@ -58,7 +58,6 @@ export function isRefused(err: unknown): boolean {
 
 /** The non-retryable failure for a missing Application or a refused request, or undefined for errors worth retrying. */
 export function permanentFailure(err: unknown, ref: ArgoApplicationRef): ApplicationFailure | undefined {
-  const code = statusCode(err);
   if (isMissingObject(err)) {
     return ApplicationFailure.nonRetryable(`${describeRef(ref)} does not exist`, FailureType.ApplicationNotFound);
   }

@@ -15,7 +15,7 @@ import type { SlipwayConfig } from '../../config/schema.js';
 import { TASK_QUEUE_DEFAULT } from '../../core/ids.js';
 import { createActivities } from '../../worker/activities.js';
 import { createSlipwayWorker } from '../../worker/create-worker.js';
-import { startArgoStandIn, type ArgoStandIn } from '../argocd-standin/index.js';
+import { startArgoStandIn } from '../argocd-standin/index.js';
 import { seedGitopsRepo, type SeededRepo } from '../examples/seed-repo.js';
 import { startKubeApiServer, type KubeApiServer } from '../kube/index.js';
 import { startDevServer, type DevServer } from '../temporal/dev-server.js';

@@ -5,24 +5,25 @@
  * Temporal server running the release.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { CustomObjectsApi } from '@kubernetes/client-node';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { applicationApi, createArgoActivities, type ArgoApplication } from '../../activities/argocd/index.js';
+import { createArgoActivities, type ArgoApplication } from '../../activities/argocd/index.js';
 import { createControlActivities } from '../../activities/control/index.js';
 import { createGitopsActivities, isAncestor } from '../../activities/gitops/index.js';
 import type { NotifyActivities, NotifyInput } from '../../activities/types.js';
 import { parseConfig } from '../../config/schema.js';
 import { environmentWorkflowId } from '../../core/ids.js';
 import { startArgoStandIn, type ArgoStandIn } from '../../infra/argocd-standin/index.js';
+import { createApplications, exampleApplications } from '../../infra/demo/applications.js';
 import { seedGitopsRepo, todoappExampleDir, type SeededRepo } from '../../infra/examples/seed-repo.js';
 import { startKubeApiServer, type KubeApiServer } from '../../infra/kube/index.js';
 import { approveUpdate, releaseStatusQuery } from '../../workflows/messages.js';
 import type { ReleasePipeline } from '../../workflows/types.js';
+import { readApplication } from '../support/argocd-fixture.js';
 import { commitSha, eventually, startRelease } from '../support/pipelines.js';
 import { startTestWorker, testClient, type RunningWorker } from '../support/temporal.js';
 
@@ -68,21 +69,15 @@ function overlayTags(overlay: string, rev = 'main'): string[] {
   return kustomization.images.map((i) => String(i.newTag));
 }
 
-async function application(name: string): Promise<ArgoApplication> {
-  const api = kube.kubeConfig.makeApiClient(CustomObjectsApi);
-  return (await api.getNamespacedCustomObject({ ...applicationApi, namespace: 'argocd', name })) as ArgoApplication;
+function application(name: string): Promise<ArgoApplication> {
+  return readApplication(kube.kubeConfig, 'argocd', name);
 }
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'slipway-e2e-'));
   repo = await seedGitopsRepo(dir);
   kube = await startKubeApiServer();
-  const api = kube.kubeConfig.makeApiClient(CustomObjectsApi);
-  for (const file of readdirSync(join(todoappExampleDir(), 'argocd'))) {
-    const body = parse(readFileSync(join(todoappExampleDir(), 'argocd', file), 'utf8')) as ArgoApplication;
-    body.spec!.source!.repoURL = repo.bareUrl;
-    await api.createNamespacedCustomObject({ ...applicationApi, namespace: 'argocd', body });
-  }
+  await createApplications(kube.kubeConfig, exampleApplications(repo.bareUrl));
   standIn = startArgoStandIn({ kubeConfig: kube.kubeConfig, namespace: 'argocd', rules: { badTags: new Set([BAD]), stuckTags: new Set([STUCK]), progressingMs: 300 } });
   const notify: NotifyActivities = {
     async notify(input) {

@@ -40,6 +40,23 @@ export type Effect =
   | { type: 'notify'; event: NotificationEvent; channels: unknown[]; at: number }
   | { type: 'health-wait'; application: string; commit: string; phase: 'start' | 'end'; at: number };
 
+/** True when the lock's holder process no longer exists (a holder still writing its pid is alive). */
+function holderIsGone(lock: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(lock, 'pid'), 'utf8'));
+  } catch {
+    return false;
+  }
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 export class FakeWorld {
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -79,15 +96,20 @@ export class FakeWorld {
     appendFileSync(join(this.dir, 'effects.jsonl'), `${JSON.stringify(effect)}\n`);
   }
 
-  /** A lock shared by every process acting on this world (mkdir is atomic). */
+  /**
+   * A lock shared by every process acting on this world (mkdir is atomic). It names its holder, so
+   * a lock left by a worker that was SIGKILLed while holding it is broken instead of waited on.
+   */
   async locked<T>(fn: () => T | Promise<T>): Promise<T> {
     const lock = join(this.dir, 'lock');
     for (;;) {
       try {
         mkdirSync(lock);
+        writeFileSync(join(lock, 'pid'), String(process.pid));
         break;
       } catch {
-        await new Promise((r) => setTimeout(r, 5));
+        if (holderIsGone(lock)) rmSync(lock, { recursive: true, force: true });
+        else await new Promise((r) => setTimeout(r, 5));
       }
     }
     try {
