@@ -14,8 +14,7 @@ import { compareCounts } from '../activities/backup/activities.js';
 import { parseDatabaseUrl, redact, withDatabase, type DatabaseTarget } from '../activities/backup/connection.js';
 import { countRows, createDatabase, databaseExists, listTables, withClient } from '../activities/backup/pg-client.js';
 import { restoreDatabase } from '../activities/backup/pg-tools.js';
-import { assertSafeRef, type BackupStore } from '../activities/backup/store.js';
-import type { BackupManifest } from '../activities/backup/types.js';
+import { assertSafeRef, type BackupManifest, type BackupStore } from '../activities/backup/store.js';
 import type { backup, BackupResult } from '../workflows/backup.js';
 import { desiredBackupSchedules } from './schedules.js';
 

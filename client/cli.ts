@@ -27,17 +27,7 @@ export async function main(argv: string[]): Promise<number> {
   registerReleaseCommands(program, context);
   registerStatusCommands(program, context);
   registerApprovalCommands(program, context);
-  registerBackupCommands(program, {
-    loadConfig: () => context().loadConfig(),
-    client: () => context().client(),
-    get taskQueue() {
-      return context().taskQueue;
-    },
-    print: (text: string) => context().print(text),
-    get json() {
-      return context().json;
-    },
-  });
+  registerBackupCommands(program, context);
   for (const command of program.commands) command.exitOverride();
 
   try {

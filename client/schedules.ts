@@ -17,6 +17,7 @@ import {
   type ScheduleDescription,
   type ScheduleOptionsStartWorkflowAction,
 } from '@temporalio/client';
+import { sleep } from '../activities/activity-context.js';
 import type { SlipwayConfig } from '../config/schema.js';
 import { backupScheduleId } from '../core/ids.js';
 import { SA_APP, SA_ENVIRONMENT } from '../core/search-attributes.js';
@@ -261,6 +262,6 @@ export async function triggerSchedule(
           (running.length ? ` (a backup is still running: ${running.join(', ')})` : ''),
       );
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
 }

@@ -94,11 +94,3 @@ export function previousFiring(spec: CronSpec, at: number, lookbackMs: number): 
   }
   return undefined;
 }
-
-/** The first time strictly after `at` that the spec fires, looking ahead at most `horizonMs`. */
-export function nextFiring(spec: CronSpec, at: number, horizonMs: number): number | undefined {
-  for (let t = Math.floor(at / MINUTE) * MINUTE + MINUTE; t <= at + horizonMs; t += MINUTE) {
-    if (cronMatches(spec, new Date(t))) return t;
-  }
-  return undefined;
-}

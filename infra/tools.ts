@@ -7,7 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { findOnPath } from '../activities/programs.js';
 
 export interface GoTool {
   /** Cache folder name prefix and what messages call it. */
@@ -26,19 +27,6 @@ export interface GoTool {
 
 export function cacheRoot(): string {
   return process.env.SLIPWAY_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'slipway');
-}
-
-export function findOnPath(binary: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, binary);
-    try {
-      if (statSync(candidate).isFile()) return candidate;
-    } catch {
-      /* not here */
-    }
-  }
-  return undefined;
 }
 
 function sleepSync(ms: number): void {

@@ -6,6 +6,7 @@
 import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type {
   ArgoActivities,
+  BackupActivities,
   BuildActivities,
   CheckActivities,
   ControlActivities,
@@ -14,11 +15,14 @@ import type {
   NotificationEvent,
   NotifyActivities,
 } from '../activities/types.js';
-import type { EngineConfig, EnvironmentConfig } from '../config/schema.js';
+import type { CheckConfig, EngineConfig, EnvironmentConfig } from '../config/schema.js';
 
 const RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 
-export function shortStepOptions(engine: EngineConfig): ActivityOptions {
+/** The limits steps are given: slipway.yaml's `engine` block for releases, the backup workflow's own for backups. */
+export type StepLimits = Pick<EngineConfig, 'stepTimeout' | 'heartbeatTimeout'>;
+
+export function shortStepOptions(engine: StepLimits): ActivityOptions {
   return { startToCloseTimeout: engine.stepTimeout, retry: { ...RETRY, maximumAttempts: 10 } };
 }
 
@@ -32,18 +36,42 @@ export function waitStepOptions(engine: EngineConfig, waitMs: number): ActivityO
   };
 }
 
+/**
+ * Steps that are long work on the worker itself (a database dump or restore), not a wait on
+ * something outside: one attempt may take `attemptMs` and heartbeats, so a dead worker is noticed
+ * within `heartbeatTimeout`; only a few attempts, because each one can take hours.
+ */
+export function longStepOptions(engine: StepLimits, attemptMs: number): ActivityOptions {
+  return { startToCloseTimeout: attemptMs, heartbeatTimeout: engine.heartbeatTimeout, retry: { ...RETRY, maximumAttempts: 3 } };
+}
+
+/** Steps whose failure changes nothing (notifications, GitHub's deployment view): a few quick tries. */
 export function notifyOptions(): ActivityOptions {
   return { startToCloseTimeout: '1m', retry: { ...RETRY, maximumAttempts: 3 } };
 }
 
-export function stepActivities(engine: EngineConfig) {
-  return proxyActivities<GitopsActivities & ArgoActivities & GithubActivities & ControlActivities & BuildActivities & CheckActivities>(
-    shortStepOptions(engine),
-  );
+/** Asking another workflow through Temporal itself: quick, and retried long enough to ride out a Temporal restart. */
+export function controlStepOptions(): ActivityOptions {
+  return { startToCloseTimeout: '1m', retry: { ...RETRY, maximumAttempts: 20 } };
+}
+
+/** Long enough for all of an HTTP check's own attempts; one activity retry covers a worker lost mid-check. */
+export function httpCheckOptions(http: Extract<CheckConfig, { http: unknown }>['http']): ActivityOptions {
+  return { startToCloseTimeout: http.attempts * (http.timeout + http.interval) + 30_000, retry: { ...RETRY, maximumAttempts: 2 } };
+}
+
+export function stepActivities(engine: StepLimits) {
+  return proxyActivities<
+    GitopsActivities & ArgoActivities & GithubActivities & ControlActivities & BuildActivities & CheckActivities & BackupActivities
+  >(shortStepOptions(engine));
 }
 
 export function waitActivities(engine: EngineConfig, waitMs: number) {
   return proxyActivities<ArgoActivities & GithubActivities & BuildActivities & CheckActivities>(waitStepOptions(engine, waitMs));
+}
+
+export function longStepActivities(engine: StepLimits, attemptMs: number) {
+  return proxyActivities<BackupActivities>(longStepOptions(engine, attemptMs));
 }
 
 /**

@@ -5,17 +5,11 @@
  * verified, so a bad night never costs a good backup. The database URL stays on the worker: the
  * input names its env var only.
  */
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  proxyActivities,
-  setCurrentDetails,
-  workflowInfo,
-  type ActivityOptions,
-} from '@temporalio/workflow';
-import type { BackupActivities, PrunedBackups } from '../activities/backup/types.js';
-import type { NotifyActivities, NotificationEvent } from '../activities/types.js';
+import { ApplicationFailure, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import type { NotificationKind, PrunedBackups } from '../activities/types.js';
 import type { NotifyChannel } from '../config/schema.js';
+import { longStepActivities, longStepOptions, notifyQuietly, shortStepOptions, stepActivities, type StepLimits } from './activities.js';
+import { describeFailure } from './failures.js';
 
 export interface BackupInput {
   app: string;
@@ -38,32 +32,20 @@ export interface BackupResult {
   pruneError?: string;
 }
 
-const RETRY = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
-
-/** Dump and restore run as long as the database is big; heartbeats catch a dead worker. A few retries ride out a restart. */
-const longStep: ActivityOptions = {
-  startToCloseTimeout: '6h',
-  heartbeatTimeout: '1m',
-  retry: { ...RETRY, maximumAttempts: 3 },
-};
-const shortStep: ActivityOptions = { startToCloseTimeout: '2m', retry: { ...RETRY, maximumAttempts: 5 } };
-const notifyStep: ActivityOptions = { startToCloseTimeout: '1m', retry: { ...RETRY, maximumAttempts: 3 } };
-
-const acts = proxyActivities<BackupActivities>(longStep);
-const notifier = proxyActivities<NotifyActivities>(notifyStep);
+/**
+ * A backup runs on its schedule, outside any release, so slipway.yaml's `engine` block does not
+ * reach it: recording and pruning get two minutes an attempt, and a worker that stops
+ * heartbeating during a dump or a restore is replaced after a minute.
+ */
+const LIMITS: StepLimits = { stepTimeout: 2 * 60_000, heartbeatTimeout: 60_000 };
+/** A dump or a restore takes as long as the database is big. */
+const DUMP_OR_RESTORE_MS = 6 * 60 * 60_000;
 
 /** `20261124T030000Z-1a2b3c4d`: sorts by time, unique per run, the same on every replay. */
 function backupIdFor(): string {
   const info = workflowInfo();
   const stamp = info.startTime.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${info.runId.slice(0, 8)}`;
-}
-
-/** The innermost message of an activity failure: what actually went wrong. */
-function reasonOf(err: unknown): string {
-  let current: unknown = err;
-  while (current instanceof ActivityFailure && current.cause) current = current.cause;
-  return current instanceof Error ? current.message : String(current);
 }
 
 function humanSize(bytes: number): string {
@@ -79,69 +61,70 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
   const backupId = backupIdFor();
   const { workflowId } = workflowInfo();
   const target = { app, environment, databaseUrlFromEnv: input.databaseUrlFromEnv };
+  const steps = stepActivities(LIMITS);
+  const long = longStepActivities(LIMITS, DUMP_OR_RESTORE_MS);
 
-  const tell = async (kind: NotificationEvent['kind'], message: string) => {
+  const tell = async (kind: NotificationKind, message: string) => {
+    // notifyQuietly schedules the activity even for no channels; backups never did, and their histories must replay.
     if (input.notify.length === 0) return;
-    await notifier.notify
-      .executeWithOptions({ ...notifyStep, summary: `notify: ${message}`.slice(0, 200) }, [
-        { channels: input.notify, event: { kind, app, environment, workflowId, message } },
-      ])
-      .catch(() => undefined); // a lost notification must not change the backup's outcome
+    await notifyQuietly(input.notify, { kind, app, environment, workflowId, message }, `notify: ${kind} ${where}`);
   };
 
-  const fail = async (step: string, err: unknown): Promise<never> => {
-    const message = `backup of ${where} failed while ${step}: ${reasonOf(err)}`;
-    setCurrentDetails(`failed while ${step}`);
-    await tell('backup-failed', message);
-    throw ApplicationFailure.nonRetryable(message, 'BackupFailed');
+  /** Runs one step; its failure ends the backup, saying what it was doing and why, after `cleanUp`. */
+  const step = async <T>(doing: string, run: () => Promise<T>, cleanUp?: (reason: string) => Promise<void>): Promise<T> => {
+    try {
+      return await run();
+    } catch (err) {
+      const { reason } = describeFailure(err);
+      await cleanUp?.(reason);
+      const message = `backup of ${where} failed while ${doing}: ${reason}`;
+      setCurrentDetails(`failed while ${doing}`);
+      await tell('backup-failed', message);
+      throw ApplicationFailure.nonRetryable(message, 'BackupFailed');
+    }
   };
 
   setCurrentDetails(`taking backup ${backupId} of ${where}`);
-  let taken;
-  try {
-    taken = await acts.takeBackup.executeWithOptions(
-      { ...longStep, summary: `dump the ${where} database with pg_dump into backup ${backupId}` },
+  const taken = await step('taking the dump', () =>
+    long.takeBackup.executeWithOptions(
+      { ...longStepOptions(LIMITS, DUMP_OR_RESTORE_MS), summary: `dump the ${where} database with pg_dump into backup ${backupId}` },
       [{ ...target, backupId, workflowId }],
-    );
-  } catch (err) {
-    return fail('taking the dump', err);
-  }
+    ),
+  );
 
   setCurrentDetails(`verifying backup ${backupId}: restoring into a scratch database`);
-  let verified;
-  try {
-    verified = await acts.verifyBackup.executeWithOptions(
-      { ...longStep, summary: `verify backup ${backupId}: checksum, restore into a scratch database, compare row counts` },
-      [{ ...target, backupId }],
-    );
-  } catch (err) {
-    await acts.recordBackupVerification
-      .executeWithOptions({ ...shortStep, summary: `record that backup ${backupId} failed verification` }, [
-        { app, environment, backupId, verified: false, error: reasonOf(err) },
-      ])
-      .catch(() => undefined); // unrecorded, it is still unverified: it never counts
-    return fail('verifying it', err);
-  }
+  const verified = await step(
+    'verifying it',
+    () =>
+      long.verifyBackup.executeWithOptions(
+        { ...longStepOptions(LIMITS, DUMP_OR_RESTORE_MS), summary: `verify backup ${backupId}: checksum, restore into a scratch database, compare row counts` },
+        [{ ...target, backupId }],
+      ),
+    (reason) =>
+      steps.recordBackupVerification
+        .executeWithOptions({ ...shortStepOptions(LIMITS), summary: `record that backup ${backupId} failed verification` }, [
+          { app, environment, backupId, verified: false, error: reason },
+        ])
+        .catch(() => undefined), // unrecorded, it is still unverified: it never counts
+  );
 
-  try {
-    await acts.recordBackupVerification.executeWithOptions(
-      { ...shortStep, summary: `mark backup ${backupId} verified` },
-      [{ app, environment, backupId, verified: true }],
-    );
-  } catch (err) {
-    return fail('marking it verified', err);
-  }
+  await step('marking it verified', () =>
+    steps.recordBackupVerification.executeWithOptions({ ...shortStepOptions(LIMITS), summary: `mark backup ${backupId} verified` }, [
+      { app, environment, backupId, verified: true },
+    ]),
+  );
 
+  // A failed prune leaves the new backup good: it is reported, and the next run prunes again.
   setCurrentDetails(`pruning ${where} to the newest ${input.keep} verified backups`);
   let pruned: PrunedBackups = { kept: [], deleted: [] };
   let pruneError: string | undefined;
   try {
-    pruned = await acts.pruneBackups.executeWithOptions(
-      { ...shortStep, summary: `keep the newest ${input.keep} verified backups of ${where}, delete older ones` },
+    pruned = await steps.pruneBackups.executeWithOptions(
+      { ...shortStepOptions(LIMITS), summary: `keep the newest ${input.keep} verified backups of ${where}, delete older ones` },
       [{ app, environment, keep: input.keep }],
     );
   } catch (err) {
-    pruneError = reasonOf(err);
+    pruneError = describeFailure(err).reason;
   }
 
   const summary =

@@ -7,8 +7,8 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
+import { waitContext } from '../activity-context.js';
 import { FailureType, type ApplicationHealth, type GitTarget, type WaitHealthyInput } from '../types.js';
-import { waitContext } from './activity-context.js';
 import type { ArgoApplication } from './application.js';
 import { describeRef, permanentFailure, toActivityError } from './kube-errors.js';
 import { describeSeen, judge, revisionsOf, short, type Verdict } from './judge.js';

@@ -5,6 +5,7 @@
  * lists again. Runs until the signal aborts; every version of the object goes to onObject.
  */
 import { CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
+import { sleep } from '../activity-context.js';
 import type { ArgoApplicationRef } from '../types.js';
 import { applicationApi, applicationsPath, type ArgoApplication } from './application.js';
 import { isMissingObject, isRefused, statusCode } from './kube-errors.js';
@@ -58,7 +59,7 @@ export async function watchApplication(o: WatchApplicationOptions): Promise<void
       } catch (err) {
         if (isFatal(err)) return o.onFatal(err);
         o.onDisconnect?.(err);
-        await pause(backoff(++failures), o.signal);
+        await sleep(backoff(++failures), o.signal);
         continue;
       }
     }
@@ -114,13 +115,13 @@ export async function watchApplication(o: WatchApplicationOptions): Promise<void
         break;
       case 'closed':
         // A normal end (server timeout or shutdown): reconnect at once, a little slower if it keeps happening.
-        await pause(Math.min(50 * ++failures, 2000), o.signal);
+        await sleep(Math.min(50 * ++failures, 2000), o.signal);
         break;
       case 'error':
         if (statusCode(end.err) === 410) resourceVersion = undefined;
         else if (isFatal(end.err)) return o.onFatal(end.err);
         else o.onDisconnect?.(end.err);
-        await pause(backoff(++failures), o.signal);
+        await sleep(backoff(++failures), o.signal);
         break;
     }
   }
@@ -128,17 +129,4 @@ export async function watchApplication(o: WatchApplicationOptions): Promise<void
 
 function backoff(failures: number): number {
   return Math.min(100 * 2 ** Math.min(failures - 1, 5), 2000);
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -12,11 +12,9 @@ import { backupFailure, databaseFromEnv, redact, withDatabase, type DatabaseTarg
 import { sha256File } from './checksum.js';
 import { countRows, createDatabase, dropDatabase, serverVersion, withClient } from './pg-client.js';
 import { dumpDatabase, pgDumpVersion, PgToolError, restoreDatabase } from './pg-tools.js';
-import { assertSafeRef, type BackupStore } from './store.js';
+import { assertSafeRef, type BackupManifest, type BackupRef, type BackupStore } from './store.js';
 import type {
   BackupActivities,
-  BackupManifest,
-  BackupRef,
   PruneBackupsInput,
   PrunedBackups,
   RecordVerificationInput,
@@ -24,7 +22,7 @@ import type {
   TakenBackup,
   VerifiedBackup,
   VerifyBackupInput,
-} from './types.js';
+} from '../types.js';
 
 export interface BackupActivityOptions {
   store: BackupStore;

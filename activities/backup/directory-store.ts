@@ -6,8 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { assertSafeRef, assertSafeSegment, type BackupStore, type StoredBackup } from './store.js';
-import type { BackupManifest, BackupRef } from './types.js';
+import { assertSafeRef, assertSafeSegment, type BackupManifest, type BackupRef, type BackupStore, type StoredBackup } from './store.js';
 
 const DUMP = '.dump';
 const MANIFEST = '.manifest.json';

@@ -10,10 +10,9 @@ import type { BackupStore } from './store.js';
 
 export { createBackupActivities, compareCounts, scratchDatabaseName, type BackupActivityOptions } from './activities.js';
 export { DirectoryBackupStore } from './directory-store.js';
-export { type BackupStore, type StoredBackup, assertSafeRef, assertSafeSegment } from './store.js';
+export { type BackupManifest, type BackupRef, type BackupStore, type StoredBackup, assertSafeRef, assertSafeSegment } from './store.js';
 export { databaseFromEnv, parseDatabaseUrl, withDatabase, redact, type DatabaseTarget } from './connection.js';
 export { restoreDatabase, dumpDatabase } from './pg-tools.js';
-export * from './types.js';
 
 /** The store named by SLIPWAY_BACKUP_DIR, or ~/.local/share/slipway/backups. */
 export function defaultBackupStore(env: NodeJS.ProcessEnv = process.env): BackupStore {

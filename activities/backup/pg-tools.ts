@@ -4,17 +4,9 @@
  * so a dead worker is noticed, and a cancelled activity kills the program.
  */
 import { spawn } from 'node:child_process';
-import { Context } from '@temporalio/activity';
-import { postgresBinary } from '../../infra/postgres/binaries.js';
+import { currentActivity } from '../activity-context.js';
+import { postgresBinary } from './postgres-programs.js';
 import { libpqEnv, redact, type DatabaseTarget } from './connection.js';
-
-function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined; // called outside an activity (the CLI's restore)
-  }
-}
 
 export class PgToolError extends Error {
   constructor(
@@ -33,7 +25,7 @@ export function runPgTool(
   args: string[],
   target: DatabaseTarget,
 ): Promise<string> {
-  const context = activityContext();
+  const context = currentActivity(); // none when the CLI restores
   const binary = postgresBinary(program);
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, {

@@ -1,9 +1,40 @@
 /**
- * Where backups live. The directory store is the default; anything that can put, get, list and
- * delete objects (an S3-compatible bucket) can implement this later without touching the
- * activities.
+ * Where backups live, and the manifest kept next to each dump. The directory store is the
+ * default; anything that can put, get, list and delete objects (an S3-compatible bucket) can
+ * implement this later without touching the activities.
  */
-import type { BackupManifest, BackupRef } from './types.js';
+
+/** One backup of one environment's database. Ids sort by time: `20260110T030000Z-1a2b3c4d`. */
+export interface BackupRef {
+  app: string;
+  environment: string;
+  id: string;
+}
+
+/** What is known about a backup, stored next to its dump as JSON. */
+export interface BackupManifest {
+  formatVersion: 1;
+  app: string;
+  environment: string;
+  id: string;
+  /** ISO time the dump's snapshot was taken. */
+  takenAt: string;
+  /** The workflow that took it. */
+  workflowId?: string;
+  /** The database name (never the URL). */
+  database: string;
+  serverVersion: string;
+  pgDumpVersion: string;
+  format: 'pg_dump-custom';
+  size: number;
+  sha256: string;
+  /** Row count of every table (`schema.table`), read in the same snapshot pg_dump dumped. */
+  tables: Record<string, number>;
+  verified: boolean;
+  verifiedAt?: string;
+  /** Why verification failed, when it did. */
+  verificationError?: string;
+}
 
 export interface StoredBackup {
   id: string;

@@ -3,16 +3,15 @@
  * `intervalMs` apart, each attempt bounded by `timeoutMs`. Redirects are not followed, so a check
  * for 301 sees the 301. After the last attempt: a non-retryable CheckFailed saying what it got.
  */
-import { currentActivity } from '../activity-context.js';
 import { ApplicationFailure } from '@temporalio/common';
+import { heartbeat, sleep } from '../activity-context.js';
 import { FailureType, type HttpCheckInput } from '../types.js';
 
 export async function httpCheck(input: HttpCheckInput): Promise<{ status: number; attempts: number }> {
-  const ctx = currentActivity();
   const attempts = Math.max(1, input.attempts);
   let last = 'no attempt made';
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    ctx?.heartbeat({ attempt });
+    heartbeat({ attempt });
     try {
       const response = await fetch(input.url, {
         method: 'GET',
@@ -27,10 +26,7 @@ export async function httpCheck(input: HttpCheckInput): Promise<{ status: number
     } catch (err) {
       last = describeError(err, input.timeoutMs);
     }
-    if (attempt < attempts) {
-      if (ctx) await ctx.sleep(input.intervalMs);
-      else await new Promise((resolve) => setTimeout(resolve, input.intervalMs));
-    }
+    if (attempt < attempts) await sleep(input.intervalMs);
   }
   throw ApplicationFailure.create({
     message: `GET ${safeUrl(input.url)} did not answer ${input.expectStatus} in ${attempts} attempt${attempts === 1 ? '' : 's'}; last: ${last}`,

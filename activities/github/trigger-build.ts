@@ -5,8 +5,8 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { shortSha } from '../../core/ids.js';
+import { heartbeat, sleep } from '../activity-context.js';
 import { FailureType, type BuildResult, type TriggerBuildInput } from '../types.js';
-import { heartbeat, pause } from './activity-context.js';
 import { repoClient, type GithubClientOptions, type RepoClient } from './client.js';
 import { toGithubFailure } from './failures.js';
 import { waitForRun, type RunSnapshot } from './run-wait.js';
@@ -29,7 +29,7 @@ export async function triggerBuild(
   try {
     const runId =
       (await existingRun(client, input)) ?? (await dispatch(client, input, pollIntervalMs, options.findRunTimeoutMs ?? 60_000));
-    const outcome = await waitForRun(() => getRun(client, runId), { deadline, pollIntervalMs, heartbeat, pause });
+    const outcome = await waitForRun(() => getRun(client, runId), { deadline, pollIntervalMs, heartbeat, pause: sleep });
     const run = outcome.run;
     if (!outcome.finished) {
       throw buildFailed(`${where}: the run did not finish within ${Math.round(input.timeoutMs / 1000)}s (status ${run.status}): ${run.html_url}`);
@@ -88,7 +88,7 @@ async function dispatch(client: RepoClient, input: TriggerBuildInput, pollInterv
           `(is ${input.ref} at that commit?)`,
       );
     }
-    await pause(Math.min(pollIntervalMs, 5_000));
+    await sleep(Math.min(pollIntervalMs, 5_000));
   }
 }
 

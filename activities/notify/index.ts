@@ -5,7 +5,7 @@
  */
 import { currentActivity } from '../activity-context.js';
 import type { NotifyChannel } from '../../config/schema.js';
-import { workflowUiUrl } from '../../infra/temporal/connection.js';
+import { workflowUiUrl } from '../../core/links.js';
 import type { NotificationEvent, NotifyActivities, NotifyInput } from '../types.js';
 import { postJson } from './post-json.js';
 import { discordPayload, logLine, slackPayload } from './render.js';

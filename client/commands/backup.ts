@@ -1,26 +1,24 @@
 /**
  * `slipway schedules …` and `slipway backup …`: the backup schedules kept in step with
- * slipway.yaml, and the backups themselves. The CLI (client/cli.ts) registers these on its program
- * and hands a context that satisfies CliContextLike.
+ * slipway.yaml, and the backups themselves.
  *
  * No connection string is ever typed: `--into` takes a database name on the environment's own
  * server, or the name of an env var that holds a URL.
  */
 import type { Command } from 'commander';
-import type { Client } from '@temporalio/client';
 import type { SlipwayConfig } from '../../config/schema.js';
 import { defaultBackupStore, parseDatabaseUrl, withDatabase, type BackupStore } from '../../activities/backup/index.js';
 import { listBackups, restoreBackup, runBackupNow } from '../backups.js';
+import type { CliContext } from '../context.js';
 import { desiredBackupSchedules, listSchedules, pauseSchedule, syncSchedules, triggerSchedule, unpauseSchedule } from '../schedules.js';
 
-export interface CliContextLike {
-  loadConfig(): Promise<SlipwayConfig>;
-  client(): Promise<Client>;
-  taskQueue: string;
-  print(text: string): void;
-  json: boolean;
-  /** Where backups are stored; SLIPWAY_BACKUP_DIR (or the default folder) when absent. */
-  backupStore?(): BackupStore;
+/** The part of the CLI context these commands use. */
+export type BackupCliContext = Pick<CliContext, 'loadConfig' | 'client' | 'taskQueue' | 'json' | 'print' | 'printJson'>;
+
+/** Where the commands find backups and the env vars `--into` names; the worker's defaults when absent. */
+export interface BackupCommandSources {
+  /** SLIPWAY_BACKUP_DIR (or the default folder) when absent. */
+  store?(): BackupStore;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -57,9 +55,14 @@ function backupSettings(config: SlipwayConfig, app: string, environment: string)
   return desired;
 }
 
-export function registerBackupCommands(program: Command, ctx: CliContextLike): void {
-  const store = () => ctx.backupStore?.() ?? defaultBackupStore(ctx.env ?? process.env);
-  const out = (value: unknown, text: () => string) => ctx.print(ctx.json ? JSON.stringify(value, null, 2) : text());
+export function registerBackupCommands(program: Command, context: () => BackupCliContext, sources: BackupCommandSources = {}): void {
+  const vars = sources.env ?? process.env;
+  const store = () => sources.store?.() ?? defaultBackupStore(vars);
+  const out = (value: unknown, text: () => string) => {
+    const ctx = context();
+    if (ctx.json) ctx.printJson(value);
+    else ctx.print(text());
+  };
 
   const schedules = program.command('schedules').description('Temporal Schedules that back up environments, from slipway.yaml');
 
@@ -67,6 +70,7 @@ export function registerBackupCommands(program: Command, ctx: CliContextLike): v
     .command('sync')
     .description('create, update and delete backup schedules to match slipway.yaml')
     .action(async () => {
+      const ctx = context();
       const report = await syncSchedules(await ctx.client(), await ctx.loadConfig(), ctx.taskQueue);
       out(report, () =>
         (['created', 'updated', 'deleted', 'unchanged'] as const)
@@ -80,6 +84,7 @@ export function registerBackupCommands(program: Command, ctx: CliContextLike): v
     .command('list')
     .description('backup schedules, their next and last runs')
     .action(async () => {
+      const ctx = context();
       const infos = await listSchedules(await ctx.client(), ctx.taskQueue);
       out(infos, () =>
         infos.length === 0
@@ -99,7 +104,7 @@ export function registerBackupCommands(program: Command, ctx: CliContextLike): v
     .description('stop scheduled backups of an environment until unpaused')
     .option('--note <text>', 'why, shown in the Temporal UI')
     .action(async (app: string, env: string, opts: { note?: string }) => {
-      await pauseSchedule(await ctx.client(), app, env, opts.note);
+      await pauseSchedule(await context().client(), app, env, opts.note);
       out({ paused: `${app}/${env}` }, () => `paused backups of ${app}/${env}`);
     });
 
@@ -108,7 +113,7 @@ export function registerBackupCommands(program: Command, ctx: CliContextLike): v
     .description('resume scheduled backups of an environment')
     .option('--note <text>', 'why, shown in the Temporal UI')
     .action(async (app: string, env: string, opts: { note?: string }) => {
-      await unpauseSchedule(await ctx.client(), app, env, opts.note);
+      await unpauseSchedule(await context().client(), app, env, opts.note);
       out({ unpaused: `${app}/${env}` }, () => `resumed backups of ${app}/${env}`);
     });
 
@@ -117,7 +122,7 @@ export function registerBackupCommands(program: Command, ctx: CliContextLike): v
     .description('run the schedule now (through Temporal, like a scheduled run)')
     .option('--wait', 'wait for the backup to finish')
     .action(async (app: string, env: string, opts: { wait?: boolean }) => {
-      const client = await ctx.client();
+      const client = await context().client();
       const started = await triggerSchedule(client, app, env);
       if (!opts.wait) return out(started, () => `started ${started.workflowId}`);
       const result = await client.workflow.getHandle(started.workflowId, started.runId).result();
@@ -144,6 +149,7 @@ export function registerBackupCommands(program: Command, ctx: CliContextLike): v
     .command('run <app> <env>')
     .description('back up an environment now and wait for the verified result')
     .action(async (app: string, env: string) => {
+      const ctx = context();
       const { workflowId, result } = await runBackupNow(await ctx.client(), await ctx.loadConfig(), app, env, ctx.taskQueue);
       out({ workflowId, ...result }, () => `${workflowId}: backup ${result.backupId} verified (${result.tables} tables, ${result.rows} rows, ${result.size} bytes)`);
     });
@@ -155,8 +161,8 @@ export function registerBackupCommands(program: Command, ctx: CliContextLike): v
     .option('--into <database-or-ENV_VAR>', 'a database name on the environment\'s server (created if missing), or an env var holding a URL')
     .option('--force', 'restore into a database that already has tables (the backup\'s objects are dropped and recreated)')
     .action(async (app: string, env: string, opts: { id?: string; into?: string; force?: boolean }) => {
-      const settings = backupSettings(await ctx.loadConfig(), app, env);
-      const target = resolveRestoreTarget(opts.into, settings.input.databaseUrlFromEnv, ctx.env ?? process.env);
+      const settings = backupSettings(await context().loadConfig(), app, env);
+      const target = resolveRestoreTarget(opts.into, settings.input.databaseUrlFromEnv, vars);
       const result = await restoreBackup({
         store: store(),
         app,

@@ -8,6 +8,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { kustomizePath } from '../kustomize.js';
 import { Cleanup } from './cleanup.js';
 import { DEMO_USAGE, DemoUsageError, parseDemoArgs, type DemoOptions } from './options.js';
 import { runDemoReleases } from './releases.js';
@@ -43,7 +44,7 @@ function printStayingUp(stack: DemoStack): void {
   say('');
   say('The stack stays up until Ctrl-C. Look around:');
   say(`  Temporal UI: ${stack.temporal.uiUrl}/namespaces/${stack.temporal.namespace}/workflows`);
-  say(`  CLI:         TEMPORAL_ADDRESS=${stack.temporal.address} SLIPWAY_UI_URL=${stack.temporal.uiUrl} SLIPWAY_CONFIG=${stack.configPath} node dist/client/cli.js status todoapp`);
+  say(`  CLI:         TEMPORAL_ADDRESS=${stack.temporal.address} SLIPWAY_UI_URL=${stack.temporal.uiUrl} node dist/client/cli.js status todoapp`);
   say(`  GitOps:      git --git-dir ${stack.repo.barePath} log --stat`);
 }
 
@@ -83,6 +84,8 @@ async function main(): Promise<number> {
   try {
     const stateDir = stateDirFor(options, cleanup);
     say(`Slipway demo — files in ${stateDir}`);
+    // The worker renders every overlay edit with kustomize before committing it, and finds it here.
+    process.env.SLIPWAY_KUSTOMIZE ??= kustomizePath();
     const stack = await startDemoStack({ stateDir, soak: options.soak, cleanup, say });
     printStack(stack);
     const outcome = await runDemoReleases(stack, say);

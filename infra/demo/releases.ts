@@ -8,10 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { follow } from '../../client/commands/release.js';
 import type { CliContext } from '../../client/context.js';
-import { pipelineFor, startReleaseWorkflow } from '../../client/start-release.js';
+import { startReleaseWorkflow } from '../../client/start-release.js';
+import { summarize } from '../../activities/policy/index.js';
 import { environmentWorkflowId, releaseWorkflowId, shortSha } from '../../core/ids.js';
+import { workflowUiUrl } from '../../core/links.js';
 import { readOverlayImages } from '../argocd-standin/index.js';
-import { workflowUiUrl } from '../temporal/connection.js';
 import { approveUpdate, environmentStateQuery, releaseStatusQuery } from '../../workflows/messages.js';
 import type { release } from '../../workflows/release.js';
 import type { PromotionReply } from '../../workflows/types.js';
@@ -32,6 +33,8 @@ const sourceCommit = () => randomBytes(20).toString('hex');
 function cliContext(stack: DemoStack, say: Say): CliContext {
   return {
     loadConfig: async () => stack.config,
+    policy: async () => summarize({ version: 'demo', source: stack.configPath, config: stack.config }),
+    appPolicy: async (app) => summarize({ version: 'demo', source: stack.configPath, config: stack.config }).apps[app]!,
     client: async () => stack.client,
     settings: stack.settings,
     taskQueue: stack.settings.taskQueue,
@@ -49,7 +52,7 @@ async function startRelease(stack: DemoStack, say: Say, commit: string, version:
     workflowId,
     taskQueue: stack.settings.taskQueue,
     // No GitHub here: the images count as built, and the version is given rather than tagged.
-    input: { pipeline: pipelineFor(stack.config, DEMO_APP, stack.configPath), commit, version, skipBuild: true, skipTag: true, trigger: 'demo' },
+    input: { app: DEMO_APP, commit, version, skipBuild: true, skipTag: true, trigger: 'demo' },
   });
   say(`started ${workflowId}`);
   say(`Temporal UI: ${workflowUiUrl(stack.settings, workflowId)}`);

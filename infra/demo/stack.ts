@@ -12,14 +12,15 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createNotifyActivities } from '../../activities/notify/index.js';
 import type { SlipwayConfig } from '../../config/schema.js';
+import type { TemporalSettings } from '../../config/temporal.js';
 import { TASK_QUEUE_DEFAULT } from '../../core/ids.js';
 import { createActivities } from '../../worker/activities.js';
+import { PolicyStore } from '../../activities/policy/index.js';
 import { createSlipwayWorker } from '../../worker/create-worker.js';
 import { startArgoStandIn } from '../argocd-standin/index.js';
 import { seedGitopsRepo, type SeededRepo } from '../examples/seed-repo.js';
 import { startKubeApiServer, type KubeApiServer } from '../kube/index.js';
 import { startDevServer, type DevServer } from '../temporal/dev-server.js';
-import type { TemporalSettings } from '../temporal/connection.js';
 import { createApplications, exampleApplications } from './applications.js';
 import type { Cleanup } from './cleanup.js';
 import { writeDemoConfig } from './config.js';
@@ -94,7 +95,7 @@ export async function startDemoStack({ stateDir, soak, cleanup, say }: StartStac
 
   say('starting a Slipway worker with the real activities …');
   const client = await startClient(settings, cleanup);
-  await startWorker(settings, kube.kubeConfig, cleanup, say);
+  await startWorker(settings, kube.kubeConfig, configPath, cleanup, say);
 
   return { stateDir, temporal, settings, client, kube, repo, configPath, config, badTags };
 }
@@ -105,7 +106,7 @@ async function startClient(settings: TemporalSettings, cleanup: Cleanup): Promis
   return new Client({ connection, namespace: settings.namespace });
 }
 
-async function startWorker(settings: TemporalSettings, kubeConfig: KubeConfig, cleanup: Cleanup, say: (line: string) => void): Promise<void> {
+async function startWorker(settings: TemporalSettings, kubeConfig: KubeConfig, policyFile: string, cleanup: Cleanup, say: (line: string) => void): Promise<void> {
   try {
     // Signals are ours to handle (main.ts), and only errors are worth a demo's screen (failures show in the progress).
     Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
@@ -122,6 +123,8 @@ async function startWorker(settings: TemporalSettings, kubeConfig: KubeConfig, c
       // The real notify activity; its `log` channel prints on the demo's output.
       ...createNotifyActivities({ uiUrl: settings.uiUrl, namespace: settings.namespace, log: (line) => say(`  notify: ${line}`) }),
     },
+    // The demo's slipway.yaml is the worker's own policy, as SLIPWAY_CONFIG is for `npm run worker`.
+    policy: new PolicyStore({ kind: 'file', path: policyFile }),
     workflowBundlePath: prebuiltWorkflowBundle(),
     tuning: { shutdownGraceTime: '3s' },
   });

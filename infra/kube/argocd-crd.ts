@@ -6,10 +6,8 @@
  * optional fields would be.
  */
 import { ApiextensionsV1Api, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
-
-export const ARGO_GROUP = 'argoproj.io';
-export const ARGO_VERSION = 'v1alpha1';
-export const ARGO_APPLICATIONS = 'applications';
+// The CRD serves the resource where the activities look for it: one definition, in runtime code.
+import { ARGO_APPLICATIONS, ARGO_GROUP, ARGO_VERSION } from '../../activities/argocd/resource.js';
 
 const open = { type: 'object', x_kubernetes_preserve_unknown_fields: true } as const;
 

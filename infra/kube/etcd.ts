@@ -1,6 +1,6 @@
 /** A single-member etcd (Debian's `etcd-server` package) on free loopback ports, data in a given folder. */
 import { join } from 'node:path';
-import { findOnPath } from '../tools.js';
+import { findOnPath } from '../../activities/programs.js';
 import { freePort, portOpen } from '../ports.js';
 import { startGroupProcess, type GroupProcess } from './process-group.js';
 

@@ -8,8 +8,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { postgresBinary } from '../../activities/backup/postgres-programs.js';
 import { freePort } from '../ports.js';
-import { postgresBinary } from './binaries.js';
 
 export interface RunningPostgres {
   /** postgresql://postgres[:password]@127.0.0.1:<port>/postgres */

@@ -16,12 +16,13 @@ import { configSchema, type SlipwayConfig } from '../../config/schema.js';
 import { startPostgres, type RunningPostgres } from '../../infra/postgres/index.js';
 import { freePort } from '../../infra/ports.js';
 import { SA_APP, SA_ENVIRONMENT } from '../../core/search-attributes.js';
-import { createBackupActivities, DirectoryBackupStore, type TakeBackupInput } from '../../activities/backup/index.js';
-import type { NotifyInput } from '../../activities/types.js';
+import { createBackupActivities, DirectoryBackupStore } from '../../activities/backup/index.js';
+import type { NotifyInput, TakeBackupInput } from '../../activities/types.js';
 import { describeBackupSchedule, listSchedules, syncSchedules, triggerSchedule } from '../../client/schedules.js';
 import { listBackups, restoreBackup, runBackupNow } from '../../client/backups.js';
 import type { BackupResult } from '../../workflows/backup.js';
-import { startTestWorker, testClient, uniqueTaskQueue, type RunningWorker } from '../support/temporal.js';
+import { TestPolicy } from '../support/policy.js';
+import { saveHistory, startTestWorker, testClient, uniqueTaskQueue, type RunningWorker } from '../support/temporal.js';
 
 const suffix = randomBytes(3).toString('hex');
 const APP = `bk-${suffix}`;
@@ -29,8 +30,9 @@ const PASSWORD = `pw-${randomBytes(6).toString('hex')}`;
 const SOURCE_ENV = `SLIPWAY_TEST_SRC_DB_${suffix.toUpperCase()}`;
 const DOWN_ENV = `SLIPWAY_TEST_DOWN_DB_${suffix.toUpperCase()}`;
 
-function configFor(app: string, environments: Array<{ name: string; backup?: object }>): SlipwayConfig {
-  return configSchema.parse({
+/** slipway.yaml for `app`, as a plain object (JSON is YAML: it is also the worker's policy file). */
+function rawConfigFor(app: string, environments: Array<{ name: string; backup?: object }>): object {
+  return {
     gitops: { url: 'file:///nowhere' },
     apps: {
       [app]: {
@@ -43,7 +45,11 @@ function configFor(app: string, environments: Array<{ name: string; backup?: obj
         })),
       },
     },
-  });
+  };
+}
+
+function configFor(app: string, environments: Array<{ name: string; backup?: object }>): SlipwayConfig {
+  return configSchema.parse(rawConfigFor(app, environments));
 }
 
 const SOURCE_TABLES = ['public.users', 'public.todos', 'audit."Event Log"'];
@@ -98,10 +104,13 @@ describe('scheduled backups on Temporal Schedules', () => {
   /** Fault injection: when set, the next dump is damaged after it is stored (a bad disk, a torn upload). */
   let corruptNextDump = false;
 
-  const config = configFor(APP, [
+  const environments = [
     { name: 'production', backup: { schedule: '0 3 * * *', postgres: { urlFromEnv: SOURCE_ENV }, keep: 1, catchupWindow: '10m' } },
     { name: 'staging', backup: { schedule: '30 2 * * *', postgres: { urlFromEnv: DOWN_ENV }, keep: 3 } },
-  ]);
+  ];
+  const config = configFor(APP, environments);
+  // The worker's policy is the same slipway.yaml: its guard lets the backup activities use these database variables.
+  const policy = TestPolicy.fromText(JSON.stringify(rawConfigFor(APP, environments)));
 
   beforeAll(async () => {
     postgres = await startPostgres({ password: PASSWORD });
@@ -116,24 +125,28 @@ describe('scheduled backups on Temporal Schedules', () => {
     store = new DirectoryBackupStore(storeDir);
     const backups = createBackupActivities({ store });
     client = await testClient();
-    worker = await startTestWorker({
-      ...backups,
-      async takeBackup(input: TakeBackupInput) {
-        const taken = await backups.takeBackup(input);
-        if (corruptNextDump) {
-          corruptNextDump = false;
-          const path = store.dumpPath({ app: input.app, environment: input.environment, id: input.backupId });
-          const bytes = await readFile(path);
-          bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
-          await writeFile(path, bytes);
-        }
-        return taken;
+    worker = await startTestWorker(
+      {
+        ...backups,
+        async takeBackup(input: TakeBackupInput) {
+          const taken = await backups.takeBackup(input);
+          if (corruptNextDump) {
+            corruptNextDump = false;
+            const path = store.dumpPath({ app: input.app, environment: input.environment, id: input.backupId });
+            const bytes = await readFile(path);
+            bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+            await writeFile(path, bytes);
+          }
+          return taken;
+        },
+        async notify(input: NotifyInput) {
+          notifications.push(input);
+          return { delivered: input.channels.length, failed: 0 };
+        },
       },
-      async notify(input: NotifyInput) {
-        notifications.push(input);
-        return { delivered: input.channels.length, failed: 0 };
-      },
-    });
+      undefined,
+      policy.store,
+    );
   });
 
   afterAll(async () => {
@@ -195,6 +208,7 @@ describe('scheduled backups on Temporal Schedules', () => {
     expect(listed).toHaveLength(1);
     expect(listed[0]).toMatchObject({ id: outcome.backupId, verified: true, tables: 3, rows: 428 });
     expect(notifications.some((n) => n.event.kind === 'backup-succeeded' && n.event.workflowId === workflowId)).toBe(true);
+    await saveHistory(client, 'backup-success', workflowId);
 
     // Restore into a new database on the same server and compare every row of every table.
     const restoredUrl = postgres.url.replace(/\/postgres$/, '/todo_restored');
@@ -233,6 +247,7 @@ describe('scheduled backups on Temporal Schedules', () => {
     expect(corrupt.problem).toMatch(/corrupt/);
     expect(listed.find((b) => b.id === good!.id)?.verified).toBe(true);
     expect(notifications.some((n) => n.event.kind === 'backup-failed' && n.event.workflowId === bad.workflowId)).toBe(true);
+    await saveHistory(client, 'backup-verify-failed', bad.workflowId);
 
     // Restoring "the newest" skips the corrupt one; asking for it by id is refused.
     await expect(
@@ -262,6 +277,7 @@ describe('scheduled backups on Temporal Schedules', () => {
     const history = await readableHistory(workflowId);
     expect(history).toContain(DOWN_ENV);
     expect(history).not.toContain(PASSWORD);
+    await saveHistory(client, 'backup-dump-failed', workflowId);
 
     const schedule = await describeBackupSchedule(client, APP, 'staging');
     expect(schedule.paused).toBe(false);

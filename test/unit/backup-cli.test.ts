@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.js';
 import { DirectoryBackupStore, type BackupManifest } from '../../activities/backup/index.js';
-import { registerBackupCommands, resolveRestoreTarget, type CliContextLike } from '../../client/commands/backup.js';
+import { registerBackupCommands, resolveRestoreTarget, type BackupCliContext } from '../../client/commands/backup.js';
 
 const env = {
   PROD_DATABASE_URL: 'postgresql://app:s3cret@db.internal:5432/todo',
@@ -36,6 +36,7 @@ describe('slipway backup commands', () => {
   let dir: string;
   let store: DirectoryBackupStore;
   const printed: string[] = [];
+  const printedJson: unknown[] = [];
   const config = configSchema.parse({
     gitops: { url: 'file:///x' },
     apps: {
@@ -52,20 +53,22 @@ describe('slipway backup commands', () => {
       },
     },
   });
-  const program = () => {
+  const program = (json = false) => {
     const p = new Command().exitOverride();
-    const ctx: CliContextLike = {
+    const ctx: BackupCliContext = {
       loadConfig: async () => config,
       client: async () => {
         throw new Error('these commands must not need Temporal');
       },
       taskQueue: 'slipway',
-      print: (t) => printed.push(t),
-      json: false,
-      backupStore: () => store,
-      env,
+      // As the CLI's own context: human output is suppressed under --json.
+      print: (t) => {
+        if (!json) printed.push(t);
+      },
+      printJson: (value) => printedJson.push(value),
+      json,
     };
-    registerBackupCommands(p, ctx);
+    registerBackupCommands(p, () => ctx, { store: () => store, env });
     return p;
   };
 
@@ -87,6 +90,19 @@ describe('slipway backup commands', () => {
     const lines = printed.join('\n').split('\n');
     expect(lines[0]).toMatch(/^20260102T030000Z-bbbbbbbb\s+UNVERIFIED \(backup is corrupt\)/);
     expect(lines[1]).toMatch(/^20260101T030000Z-aaaaaaaa\s+verified/);
+  });
+
+  it('lists backups as JSON for scripts with --json', async () => {
+    printed.length = 0;
+    printedJson.length = 0;
+    await program(true).parseAsync(['node', 'slipway', 'backup', 'list', 'todoapp', 'production']);
+    expect(printed).toEqual([]);
+    expect(printedJson).toEqual([
+      [
+        expect.objectContaining({ id: '20260102T030000Z-bbbbbbbb', verified: false, problem: 'backup is corrupt' }),
+        expect.objectContaining({ id: '20260101T030000Z-aaaaaaaa', verified: true, tables: 1, rows: 4 }),
+      ],
+    ]);
   });
 
   it('restore without --into refuses before touching anything', async () => {

@@ -1,13 +1,16 @@
 /**
  * Where the PostgreSQL programs are. Debian installs them under /usr/lib/postgresql/<major>/bin
  * (not on PATH); SLIPWAY_PG_BIN names another folder. The newest major wins: pg_dump must be at
- * least as new as the server it dumps.
+ * least as new as the server it dumps. The backup activities need pg_dump and pg_restore; the
+ * throwaway server of the tests and the demo (infra/postgres) finds initdb and pg_ctl the same way.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { findOnPath } from '../tools.js';
+import { findOnPath } from '../programs.js';
 
 const DEBIAN_ROOT = '/usr/lib/postgresql';
+
+export type PostgresProgram = 'pg_dump' | 'pg_restore' | 'initdb' | 'pg_ctl' | 'postgres' | 'createdb';
 
 export function postgresBinDir(): string | undefined {
   const fromEnv = process.env.SLIPWAY_PG_BIN;
@@ -20,7 +23,7 @@ export function postgresBinDir(): string | undefined {
 }
 
 /** The path of one PostgreSQL program; throws naming what to install when it is missing. */
-export function postgresBinary(name: 'pg_dump' | 'pg_restore' | 'initdb' | 'pg_ctl' | 'postgres' | 'createdb'): string {
+export function postgresBinary(name: PostgresProgram): string {
   const dir = postgresBinDir();
   const candidate = dir ? join(dir, name) : undefined;
   if (candidate && existsSync(candidate)) return candidate;

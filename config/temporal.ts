@@ -3,9 +3,12 @@
  * TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default), SLIPWAY_TASK_QUEUE
  * (slipway), TEMPORAL_API_KEY for Temporal Cloud (implies TLS), TEMPORAL_TLS=true for TLS without
  * a key, SLIPWAY_UI_URL for links to the Temporal UI. The API key is never logged.
+ *
+ * It lives in config/ because the worker and the clients both read it and neither owns it; it only
+ * turns the environment into options, and each process opens its own kind of connection
+ * (the worker a NativeConnection, the clients client/connect.ts).
  */
-import { Client, Connection } from '@temporalio/client';
-import { TASK_QUEUE_DEFAULT } from '../../core/ids.js';
+import { TASK_QUEUE_DEFAULT } from '../core/ids.js';
 
 export interface TemporalSettings {
   address: string;
@@ -28,6 +31,7 @@ export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): T
   };
 }
 
+/** Options for `Connection.connect` and `NativeConnection.connect` alike. */
 export function connectionOptions(settings: TemporalSettings) {
   return {
     address: settings.address,
@@ -35,15 +39,4 @@ export function connectionOptions(settings: TemporalSettings) {
     apiKey: settings.apiKey,
     metadata: settings.apiKey ? { 'temporal-namespace': settings.namespace } : undefined,
   };
-}
-
-export async function connectClient(settings: TemporalSettings): Promise<Client> {
-  const connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: 5000 });
-  return new Client({ connection, namespace: settings.namespace });
-}
-
-/** The Temporal UI page of a workflow, when the UI's address is known. */
-export function workflowUiUrl(settings: Pick<TemporalSettings, 'uiUrl' | 'namespace'>, workflowId: string): string | undefined {
-  if (!settings.uiUrl) return undefined;
-  return `${settings.uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(settings.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }

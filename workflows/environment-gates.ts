@@ -1,0 +1,78 @@
+/**
+ * The gates a request passes before its promotion starts, as the environment workflow runs them:
+ * the build passed the environment before (a later environment takes nothing else), freeze
+ * windows (durable timers), and the notice that an approval is awaited.
+ */
+import { condition, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { activeFreeze } from '../core/freeze.js';
+import { buildLabel } from '../core/ids.js';
+import { controlStepOptions, notifyQuietly } from './activities.js';
+import type { ControlActivities } from '../activities/types.js';
+import { workflowNow } from './clock.js';
+import type { PromotionRequest } from './types.js';
+
+/**
+ * Sleeps while a freeze window of the request's environment is in force, telling `onFrozen` what
+ * it waits for; false when the request was withdrawn meanwhile.
+ */
+export async function waitOutFreeze(head: PromotionRequest, isWithdrawn: () => boolean, onFrozen: (detail: string) => void): Promise<boolean> {
+  for (;;) {
+    const freeze = freezeNow(head);
+    if (!freeze) return true;
+    onFrozen(`freeze window ${describeFreeze(freeze)}`);
+    if (await condition(isWithdrawn, Math.max(1000, freeze.until - workflowNow()))) return false;
+  }
+}
+
+/** The freeze window in force now, in words (`(weekend) until 2026-12-07T09:00:00.000Z`), if any. */
+export function activeFreezeOf(head: PromotionRequest): string | undefined {
+  const freeze = freezeNow(head);
+  return freeze ? describeFreeze(freeze) : undefined;
+}
+
+function freezeNow(head: PromotionRequest) {
+  return activeFreeze(head.environment.freeze.map((f) => ({ cron: f.cron, durationMs: f.duration, reason: f.reason })), workflowNow());
+}
+
+function describeFreeze(freeze: NonNullable<ReturnType<typeof freezeNow>>): string {
+  return `(${freeze.window.reason ?? freeze.window.cron}) until ${new Date(freeze.until).toISOString()}`;
+}
+
+export function notifyAwaitingApproval(app: string, environment: string, head: PromotionRequest): Promise<void> {
+  return notifyQuietly(
+    head.environment.notify,
+    {
+      kind: 'awaiting-approval',
+      app,
+      environment,
+      version: head.version,
+      commit: head.commit,
+      workflowId: workflowInfo().workflowId,
+      message: `${app} ${buildLabel(head)} is waiting for approval to enter ${environment}: slipway approve ${app} ${environment}`,
+    },
+    `notify: ${buildLabel(head)} awaits approval in ${environment}`,
+  );
+}
+
+/** Why the build may not enter yet: it failed in, or never passed, the environment before; undefined when it passed. */
+export async function notPassed(head: PromotionRequest, previous: string): Promise<string | undefined> {
+  const record = await buildRecord(head, previous);
+  if (record.state === 'passed') return undefined;
+  if (record.state === 'failed') return `${buildLabel(head)} failed in ${previous} (${record.releaseId}): ${record.reason}`;
+  return `${buildLabel(head)} has not passed ${previous}: it must be promoted and verified there first`;
+}
+
+/** A rollback goes back only to a build that ran in this environment before; the reason when this one did not. */
+export async function notRunHere(head: PromotionRequest): Promise<string | undefined> {
+  const record = await buildRecord(head, head.environment.name);
+  if (record.state === 'passed') return undefined;
+  if (record.state === 'failed') return `${buildLabel(head)} failed in ${head.environment.name} (${record.releaseId}): ${record.reason}; a rollback goes back only to a build that ran there`;
+  return `${buildLabel(head)} never ran in ${head.environment.name}: a rollback goes back only to a build that did`;
+}
+
+function buildRecord(head: PromotionRequest, environment: string) {
+  return proxyActivities<ControlActivities>(controlStepOptions()).buildRecord.executeWithOptions(
+    { ...controlStepOptions(), summary: `did ${buildLabel(head)} pass ${environment}?` },
+    [{ app: head.app, environment, commit: head.commit }],
+  );
+}

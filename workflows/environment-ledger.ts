@@ -1,0 +1,324 @@
+/**
+ * What one environment knows, as plain code: what runs there, the request in flight and the one
+ * waiting behind it, requests for the same build that share an answer, and the last deployments.
+ * The environment workflow owns one of these and does what its answers say (send the replies,
+ * start the promotion); keeping the queue policy here, apart from the message handlers, lets it be
+ * tested without a Temporal server. No Temporal API and no clock: the caller passes the time.
+ */
+import { formatDuration } from '../core/duration.js';
+import { buildLabel } from '../core/ids.js';
+import type { ApprovalDecision, Deployment, DeploymentRecord, EnvironmentPhase, EnvironmentWorkflowInput, PromotionOutcome, PromotionRequest, QueuedRequestView } from './types.js';
+
+export const RECENT_KEPT = 20;
+/** Withdrawals remembered for requests that have not arrived (oldest dropped first). */
+const WITHDRAWN_KEPT = 50;
+
+export type CarriedLedger = NonNullable<EnvironmentWorkflowInput['carried']>;
+
+/**
+ * How a decision reached the workflow: the `approve`/`reject` Update (what the CLI sends) or the
+ * `*BySignal` signals (what a person sends from the Temporal UI). Neither proves who the person
+ * is; the name is recorded with the channel so that a reader can weigh it.
+ */
+export type ApprovalChannel = 'cli' | 'ui';
+
+/** What the workflow learnt while running a request, kept with its record. */
+export type RecordFacts = Pick<DeploymentRecord, 'policyVersion' | 'approvedBy' | 'notes'>;
+
+/** A request and the answer it is to get. */
+export interface Answer {
+  request: PromotionRequest;
+  outcome: PromotionOutcome;
+}
+
+/** What became of a request that arrived. */
+export type Admission =
+  /** Seen before; `answer` is the recorded one when it finished already (its first reply may have been lost). */
+  | { kind: 'duplicate'; answer?: Answer }
+  /** Taken back before it arrived: recorded as cancelled, never queued. */
+  | { kind: 'withdrawn' }
+  /** The same build is pending already: this request gets that one's answer. */
+  | { kind: 'follower'; of: PromotionRequest }
+  /** The build runs there already and nothing is pending: answered at once. */
+  | { kind: 'already-deployed'; answer: Answer }
+  /** In the queue; `superseded` are the requests it replaced, `behind` the one in flight when it waits. */
+  | { kind: 'queued'; superseded: Answer[]; behind?: PromotionRequest };
+
+/** What a withdrawal did. */
+export type Withdrawal =
+  /** The request in flight: the workflow stops it (gates or the running promotion). */
+  | { kind: 'in-flight' }
+  /** A waiting request or a follower, taken out and recorded as cancelled. */
+  | { kind: 'removed'; request: PromotionRequest }
+  | { kind: 'unknown' };
+
+/** Where the request in flight stands: a gate it waits at, or its promotion. */
+export interface Gate {
+  phase: EnvironmentPhase;
+  detail?: string;
+  since: number;
+}
+
+export class EnvironmentLedger {
+  current: Deployment | undefined;
+  readonly recent: DeploymentRecord[];
+  /** pending[0] is in flight (gates or promotion); pending[1], if any, waits behind it. */
+  readonly pending: PromotionRequest[];
+  /** Requests for the same build as one already pending, by that one's id: they get its answer. */
+  readonly followers: Map<string, PromotionRequest[]>;
+  readonly withdrawn: Set<string>;
+  /** Numbers the promotions (child workflow ids), across continue-as-new. */
+  sequence: number;
+  gate: Gate | undefined;
+  decision: (ApprovalDecision & { approved: boolean; channel: ApprovalChannel }) | undefined;
+
+  constructor(carried?: CarriedLedger) {
+    this.current = carried?.current;
+    this.recent = [...(carried?.recent ?? [])];
+    this.pending = [...(carried?.pending ?? [])];
+    this.followers = new Map(Object.entries(carried?.followers ?? {}));
+    this.withdrawn = new Set(carried?.withdrawn ?? []);
+    this.sequence = carried?.sequence ?? 0;
+  }
+
+  get head(): PromotionRequest | undefined {
+    return this.pending[0];
+  }
+
+  get waiting(): PromotionRequest | undefined {
+    return this.pending[1];
+  }
+
+  /** Takes a request in: deduplicated, joined to the same build, answered at once, or queued. */
+  receive(request: PromotionRequest, now: number): Admission {
+    if (this.isKnown(request.requestId)) {
+      const done = this.recent.find((r) => r.requestId === request.requestId);
+      return { kind: 'duplicate', answer: done ? { request, outcome: recordedOutcome(done) } : undefined };
+    }
+    if (this.withdrawn.has(request.requestId)) {
+      // Taken back before it arrived (the withdrawal overtook the request): it never queues.
+      this.withdrawn.delete(request.requestId);
+      this.record(request, { outcome: 'cancelled' }, now);
+      return { kind: 'withdrawn' };
+    }
+    const sameBuild = this.pending.find((p) => p.commit === request.commit && p.kind === request.kind && !this.withdrawn.has(p.requestId));
+    if (sameBuild) {
+      this.followers.set(sameBuild.requestId, [...(this.followers.get(sameBuild.requestId) ?? []), request]);
+      return { kind: 'follower', of: sameBuild };
+    }
+    if (this.pending.length === 0 && this.current && this.current.commit === request.commit && request.kind === 'promote') {
+      const outcome: PromotionOutcome = { outcome: 'promoted', gitopsCommit: this.current.gitopsCommit, previousImages: this.current.images, alreadyDeployed: true };
+      this.record(request, outcome, now);
+      return { kind: 'already-deployed', answer: { request, outcome } };
+    }
+    const superseded: Answer[] = [];
+    if (this.pending.length >= 2) {
+      const replaced = this.pending.pop()!;
+      superseded.push(...this.settle(replaced, { outcome: 'superseded', by: request.replyTo }, now));
+    }
+    this.pending.push(request);
+    return { kind: 'queued', superseded, behind: this.pending.length === 2 ? this.pending[0] : undefined };
+  }
+
+  /**
+   * Takes a request back. The one in flight is only marked: the workflow stops its gates or its
+   * promotion and settles it. A waiting one is removed. A follower, and a request not seen yet
+   * (remembered so that it never queues when it comes), only where the caller's versioning says
+   * this run does so: older runs ignored both.
+   */
+  withdraw(requestId: string, now: number, options: { followers: () => boolean; unseen: () => boolean }): Withdrawal {
+    const index = this.pending.findIndex((p) => p.requestId === requestId);
+    if (index === 0) {
+      this.withdrawn.add(requestId);
+      return { kind: 'in-flight' };
+    }
+    if (index > 0) {
+      const [removed] = this.pending.splice(index, 1);
+      this.record(removed!, { outcome: 'cancelled' }, now);
+      return { kind: 'removed', request: removed! };
+    }
+    for (const [leader, list] of this.followers) {
+      const follower = list.find((f) => f.requestId === requestId);
+      if (!follower) continue;
+      if (options.followers()) {
+        const rest = list.filter((f) => f !== follower);
+        if (rest.length > 0) this.followers.set(leader, rest);
+        else this.followers.delete(leader);
+        this.record(follower, { outcome: 'cancelled' }, now);
+        return { kind: 'removed', request: follower };
+      }
+      return { kind: 'unknown' };
+    }
+    if (!this.recent.some((r) => r.requestId === requestId) && options.unseen()) {
+      this.withdrawn.add(requestId);
+      if (this.withdrawn.size > WITHDRAWN_KEPT) this.withdrawn.delete(this.withdrawn.values().next().value!);
+    }
+    return { kind: 'unknown' };
+  }
+
+  isWithdrawn(requestId: string): boolean {
+    return this.withdrawn.has(requestId);
+  }
+
+  /** The head is done: it and its followers are recorded, and each is to get this answer. */
+  finishHead(outcome: PromotionOutcome, now: number, facts: RecordFacts = {}): Answer[] {
+    const head = this.pending.shift();
+    if (!head) return [];
+    this.gate = undefined;
+    this.decision = undefined;
+    this.withdrawn.delete(head.requestId);
+    return this.settle(head, outcome, now, facts);
+  }
+
+  /** The head's promotion went through: it is what runs there now. */
+  deployed(request: PromotionRequest, gitopsCommit: string, now: number): void {
+    this.current = {
+      requestId: request.requestId,
+      releaseId: request.replyTo,
+      commit: request.commit,
+      version: request.version,
+      images: request.images,
+      gitopsCommit,
+      at: now,
+    };
+  }
+
+  /** The next promotion's number. */
+  nextSequence(): number {
+    return ++this.sequence;
+  }
+
+  /** Whether an approval or rejection may be taken now; the reason when not. */
+  approvalProblem(d: ApprovalDecision, where: string): string | undefined {
+    if (!d || typeof d.by !== 'string' || d.by.trim() === '') return 'an approval must say who gives it (by)';
+    const head = this.head;
+    if (!head || this.gate?.phase !== 'awaiting-approval' || this.decision !== undefined) {
+      return `${where} is not waiting for approval${head ? ` (it is ${this.gate?.phase ?? 'queued'}: ${buildLabel(head)})` : ' (nothing is pending)'}`;
+    }
+    if (d.version && d.version !== head.version && !head.commit.startsWith(d.version)) {
+      return `${where} is waiting for approval of ${buildLabel(head)}, not ${d.version}`;
+    }
+    return undefined;
+  }
+
+  /** Records the decision for the request waiting for approval. */
+  decide(d: ApprovalDecision, approved: boolean, channel: ApprovalChannel): { requestId: string; version?: string } {
+    const head = this.head!;
+    this.decision = { ...d, approved, channel };
+    return { requestId: head.requestId, version: head.version };
+  }
+
+  view(request: PromotionRequest, gate?: Gate): QueuedRequestView {
+    return {
+      requestId: request.requestId,
+      releaseId: request.replyTo,
+      commit: request.commit,
+      version: request.version,
+      phase: gate?.phase ?? 'queued',
+      detail: gate?.detail,
+      since: gate?.since ?? request.requestedAt,
+    };
+  }
+
+  /** What continue-as-new hands to the next run. */
+  carry(): CarriedLedger {
+    return {
+      current: this.current,
+      recent: this.recent,
+      pending: this.pending,
+      sequence: this.sequence,
+      followers: Object.fromEntries(this.followers),
+      ...(this.withdrawn.size > 0 ? { withdrawn: [...this.withdrawn] } : {}),
+    };
+  }
+
+  private settle(request: PromotionRequest, outcome: PromotionOutcome, now: number, facts: RecordFacts = {}): Answer[] {
+    const answers = [request, ...(this.followers.get(request.requestId) ?? [])].map((r) => ({ request: r, outcome }));
+    this.followers.delete(request.requestId);
+    for (const answer of answers) this.record(answer.request, outcome, now, facts);
+    return answers;
+  }
+
+  private record(request: PromotionRequest, outcome: PromotionOutcome, finishedAt: number, facts: RecordFacts = {}): void {
+    this.recent.unshift({
+      requestId: request.requestId,
+      releaseId: request.replyTo,
+      commit: request.commit,
+      version: request.version,
+      kind: request.kind,
+      outcome: outcome.outcome,
+      reason: reasonOf(outcome),
+      gitopsCommit: outcome.outcome === 'promoted' ? outcome.gitopsCommit : outcome.outcome === 'failed' ? outcome.rollbackCommit : undefined,
+      requestedAt: request.requestedAt,
+      finishedAt,
+      result: outcome,
+      ...facts,
+    });
+    this.recent.splice(RECENT_KEPT);
+  }
+
+  private isKnown(requestId: string): boolean {
+    return (
+      this.pending.some((p) => p.requestId === requestId) ||
+      [...this.followers.values()].some((list) => list.some((f) => f.requestId === requestId)) ||
+      this.recent.some((r) => r.requestId === requestId)
+    );
+  }
+}
+
+/** The reason a person reads in `slipway history` and status. */
+export function reasonOf(outcome: PromotionOutcome): string | undefined {
+  switch (outcome.outcome) {
+    case 'failed':
+    case 'refused':
+      return outcome.reason;
+    case 'superseded':
+      return `superseded by ${outcome.by}`;
+    case 'rejected':
+      return `rejected by ${outcome.by}${outcome.reason ? `: ${outcome.reason}` : ''}`;
+    case 'approval-timed-out':
+      return `no approval within ${formatDuration(outcome.after)}`;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The answer recorded for a finished request. Records carried from runs before outcomes were
+ * kept whole hold only the outcome's name and reason; for those it is rebuilt as well as it can be.
+ */
+export function recordedOutcome(record: DeploymentRecord): PromotionOutcome {
+  if (record.result) return record.result;
+  switch (record.outcome) {
+    case 'promoted':
+      return { outcome: 'promoted', gitopsCommit: record.gitopsCommit ?? '', previousImages: [], alreadyDeployed: true };
+    case 'failed':
+      return { outcome: 'failed', reason: record.reason ?? 'failed', failureType: 'PromotionFailed', rolledBack: Boolean(record.gitopsCommit), rollbackCommit: record.gitopsCommit };
+    case 'superseded':
+      return { outcome: 'superseded', by: (record.reason ?? '').replace('superseded by ', '') };
+    case 'rejected':
+      return { outcome: 'rejected', by: record.reason ?? '' };
+    case 'approval-timed-out':
+      return { outcome: 'approval-timed-out', after: record.finishedAt - record.requestedAt };
+    default:
+      return { outcome: 'cancelled' };
+  }
+}
+
+/** The fields the environment reads from a request before its policy replaces the rest. */
+export function isPromotionRequest(value: unknown): value is PromotionRequest {
+  const r = value as Partial<PromotionRequest> | null;
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    typeof r.requestId === 'string' &&
+    typeof r.replyTo === 'string' &&
+    typeof r.app === 'string' &&
+    typeof r.commit === 'string' &&
+    /^[0-9a-f]{7,64}$/i.test(r.commit) &&
+    (r.kind === 'promote' || r.kind === 'rollback') &&
+    typeof r.requestedAt === 'number' &&
+    typeof r.environment === 'object' &&
+    r.environment !== null
+  );
+}
