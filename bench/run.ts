@@ -3,6 +3,7 @@
  * its baseline in this one process, prints a table per bench and writes JSON to bench/results/.
  * Benches that need Temporal share one dev server started here.
  */
+import { kustomizePath } from '../infra/kustomize.js';
 import { benchFailureDetection } from './failure-detection.js';
 import { benchGitWriters } from './git-writers.js';
 import { benchOverhead } from './overhead.js';
@@ -14,6 +15,8 @@ const ALL = ['overhead', 'scale', 'git', 'failure'] as const;
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : [...ALL];
 for (const name of chosen) if (!ALL.includes(name as (typeof ALL)[number])) throw new Error(`unknown bench ${name}; choose from ${ALL.join(', ')}`);
 
+// The gitops activities render every overlay edit with kustomize before committing it, and find it here.
+process.env.SLIPWAY_KUSTOMIZE ??= kustomizePath();
 let temporal: BenchTemporal | undefined;
 const needsTemporal = chosen.some((c) => c !== 'git');
 try {

@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
+import { kustomizePath } from '../infra/kustomize.js';
 import { startDevServer, type DevServer } from '../infra/temporal/dev-server.js';
 import { buildWorkflowBundle } from '../worker/bundle-code.js';
 
@@ -22,6 +23,9 @@ let server: DevServer | undefined;
 export async function setup(project: TestProject): Promise<void> {
   const out = join(process.cwd(), 'test-output');
   mkdirSync(out, { recursive: true });
+  // The gitops activities render every overlay edit with kustomize, found through SLIPWAY_KUSTOMIZE
+  // or the PATH; test files, and the workers and demos they start, inherit this.
+  process.env.SLIPWAY_KUSTOMIZE ??= kustomizePath();
   // For a focused run of tests that need no Temporal (pure logic, git, kube): SLIPWAY_TEST_TEMPORAL=off.
   if (process.env.SLIPWAY_TEST_TEMPORAL === 'off') {
     project.provide('temporalAddress', '');

@@ -8,6 +8,7 @@ import { OverlayError } from '../../core/overlay.js';
 import { FailureType } from '../types.js';
 import { classifyGitFailure } from './classify.js';
 import { GitCommandError } from './git.js';
+import { KustomizeNotFoundError } from './kustomize.js';
 import { MissingTokenError } from './remote.js';
 
 /** The overlay folder or its kustomization file is not on the branch. */
@@ -15,6 +16,14 @@ export class OverlayNotFoundError extends Error {
   constructor(readonly overlay: string, detail: string) {
     super(detail);
     this.name = 'OverlayNotFoundError';
+  }
+}
+
+/** The edited overlay failed its check before commit (it does not render, or is not the intended change). */
+export class OverlayEditInvalidError extends Error {
+  override name = 'OverlayEditInvalidError';
+  constructor(readonly file: string, detail: string) {
+    super(`${file}: ${detail}; nothing was committed`);
   }
 }
 
@@ -30,8 +39,17 @@ export class PushConflictError extends Error {
 export function toApplicationFailure(err: unknown, where: string, redact: (text: string) => string): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
   const message = (text: string) => redact(`${where}: ${text}`);
+  if (err instanceof OverlayError && err.reason === 'edit-invalid') {
+    return ApplicationFailure.create({ message: message(`${err.message}; nothing was committed`), type: FailureType.OverlayEditInvalid, nonRetryable: true });
+  }
   if (err instanceof OverlayError) {
     return ApplicationFailure.create({ message: message(err.message), type: FailureType.InvalidOverlay, nonRetryable: true });
+  }
+  if (err instanceof OverlayEditInvalidError) {
+    return ApplicationFailure.create({ message: message(err.message), type: FailureType.OverlayEditInvalid, nonRetryable: true });
+  }
+  if (err instanceof KustomizeNotFoundError) {
+    return ApplicationFailure.create({ message: message(err.message), type: FailureType.KustomizeNotFound, nonRetryable: true });
   }
   if (err instanceof OverlayNotFoundError) {
     return ApplicationFailure.create({ message: message(err.message), type: FailureType.OverlayNotFound, nonRetryable: true });

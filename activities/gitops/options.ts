@@ -1,5 +1,5 @@
 /** What a gitops activities instance can be tuned with (see createGitopsActivities). */
-import type { GitopsLogger } from './activity-context.js';
+import type { ActivityLogger } from '../activity-context.js';
 import type { WriteMode } from './write-mode.js';
 
 export interface GitopsOptions {
@@ -15,9 +15,13 @@ export interface GitopsOptions {
    */
   serializeWritesInProcess?: boolean;
   /** Default: the activity's logger inside an activity, the console outside. */
-  logger?: GitopsLogger;
+  logger?: ActivityLogger;
   /** Where tokens are read from (tokenFromEnv); default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** The kustomize binary every edit is rendered with before it is committed; default SLIPWAY_KUSTOMIZE, else the PATH. */
+  kustomize?: string;
+  /** Deadline of that `kustomize build`, in ms; default 60000. */
+  renderTimeoutMs?: number;
   /** Called after the commit and before each push, e.g. for tests that must lose a race on purpose. */
   beforePush?: (workspace: { dir: string; attempt: number }) => Promise<void>;
 }

@@ -6,15 +6,16 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { describeImages } from '../../core/images.js';
-import { setOverlayImages } from '../../core/overlay.js';
+import { editOverlayImages, imageEditFor } from '../../core/overlay.js';
 import type { WriteOverlayInput, WriteOverlayResult } from '../types.js';
-import { currentActivity, defaultLogger, heartbeat } from './activity-context.js';
+import { defaultLogger, heartbeat, sleep } from '../activity-context.js';
 import { commitMessage } from './commit-message.js';
 import { PushConflictError, toApplicationFailure } from './failures.js';
 import type { KeyedLock } from './keyed-lock.js';
 import { checkOverlayPath, locateKustomization } from './overlay-file.js';
 import type { GitopsOptions } from './options.js';
 import { remoteFor, type Remote } from './remote.js';
+import { verifyWrittenOverlay } from './verify-edit.js';
 import { directPush } from './write-mode.js';
 import { openWorkspace, type Workspace } from './workspace.js';
 
@@ -43,7 +44,7 @@ async function writeWithRetries(input: WriteOverlayInput, options: GitopsOptions
   try {
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       if (attempt > 1) await workspace.resetToRemote();
-      const edit = await applyEdit(workspace, input);
+      const edit = await applyEdit(workspace, input, options);
       if (!edit) {
         const head = await workspace.head();
         log.info(`${input.overlay} already holds ${describeImages(input.images)} at ${head}; nothing to commit`);
@@ -71,21 +72,23 @@ async function writeWithRetries(input: WriteOverlayInput, options: GitopsOptions
   }
 }
 
-/** Writes the edit into the work tree; returns the file's repository path, or undefined when nothing changes. */
-async function applyEdit(workspace: Workspace, input: WriteOverlayInput): Promise<string | undefined> {
+/**
+ * Writes the edit into the work tree and checks it there (read back, the intended change and
+ * nothing else, `kustomize build` renders it); returns the file's repository path, or undefined
+ * when nothing changes. A failed check throws: nothing is committed.
+ */
+async function applyEdit(workspace: Workspace, input: WriteOverlayInput, options: GitopsOptions): Promise<string | undefined> {
   const file = await locateKustomization(workspace.dir, input.overlay, input.git.branch);
-  const edit = setOverlayImages(await readFile(file.absolute, 'utf8'), file.path, input.images);
+  const before = await readFile(file.absolute, 'utf8');
+  const edits = input.images.map(imageEditFor);
+  const edit = editOverlayImages(before, file.path, edits);
   if (!edit.changed) return undefined;
   await writeFile(file.absolute, edit.text);
+  await verifyWrittenOverlay({ dir: workspace.dir, file, before, edits, kustomize: options.kustomize, timeoutMs: options.renderTimeoutMs });
   return file.path;
 }
 
 /** Full jitter over an exponential ceiling: racing writers spread out instead of colliding again. */
 function backoffMs(attempt: number, max: number): number {
   return Math.random() * Math.min(max, 50 * 2 ** attempt);
-}
-
-function sleep(ms: number): Promise<void> {
-  const ctx = currentActivity();
-  return ctx ? ctx.sleep(ms) : new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -3,16 +3,21 @@
  * replays, rollbacks, bad overlays, and concurrent writers to one branch.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { createGitopsActivities, isAncestor, remoteBranchHead } from '../../activities/gitops/index.js';
+import { toApplicationFailure } from '../../activities/gitops/failures.js';
+import { KustomizeNotFoundError, findKustomize } from '../../activities/gitops/kustomize.js';
 import type { CommitContext, GitTarget, WriteOverlayInput } from '../../activities/types.js';
 import type { ImageSetting } from '../../core/images.js';
+import { OverlayError } from '../../core/overlay.js';
 import { seedGitopsRepo, type SeededRepo } from '../../infra/examples/seed-repo.js';
+import { kustomizePath } from '../../infra/kustomize.js';
 
 const run = promisify(execFile);
 const IMAGES = ['todoapp/frontend', 'todoapp/backend', 'todoapp/backend-todos', 'todoapp/broadcaster'];
@@ -214,6 +219,103 @@ describe('writeOverlayImages', () => {
     expect(await remoteBranchHead(repo.git)).toBe(repo.commit);
   });
 });
+
+/** Clones the repository, lets `change` edit the work tree, commits and pushes; returns the new head. */
+async function pushChange(repo: SeededRepo, message: string, change: (work: string) => Promise<void>): Promise<string> {
+  const work = await mkdtemp(join(tmpdir(), 'slipway-change-'));
+  try {
+    await run('git', ['clone', '--quiet', repo.barePath, work]);
+    await change(work);
+    await run('git', ['add', '-A'], { cwd: work });
+    await run('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '--quiet', '-m', message], { cwd: work });
+    await run('git', ['push', '--quiet', 'origin', 'HEAD:main'], { cwd: work });
+    return (await run('git', ['rev-parse', 'HEAD'], { cwd: work })).stdout.trim();
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+describe('every edit is checked before it is committed', () => {
+  it('issue 19 item 1: a promotion into an overlay `kustomize edit set image` wrote lands and renders; the rollback gives that file back', async () => {
+    const repo = await freshRepo();
+    const kustomize = kustomizePath();
+    const pins = IMAGES.map((name, i) => `${name}@sha256:${String(i + 1).repeat(64)}`);
+    await pushChange(repo, 'pin digests with kustomize', async (work) => {
+      for (const pin of pins) await run(kustomize, ['edit', 'set', 'image', pin], { cwd: join(work, STAGING) });
+    });
+    const kustomized = await bare(repo, 'show', `main:${STAGING}/kustomization.yaml`);
+    // kustomize writes each entry with its keys sorted: the digest is the first key.
+    expect(kustomized).toContain(`- digest: sha256:${'1'.repeat(64)}\n  name: todoapp/frontend\n`);
+    const gitops = createGitopsActivities({ logger: quiet });
+    const previous = await gitops.readOverlayImages({ git: repo.git, overlay: STAGING, imageNames: IMAGES });
+    const sha = '4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e';
+
+    const promoted = await gitops.writeOverlayImages(write(repo.git, STAGING, tagged(sha), context(sha)));
+    expect(promoted.changed).toBe(true);
+    expect(await renderedImages(repo, kustomize, STAGING)).toEqual(IMAGES.map((name) => `${name}:${sha}`));
+
+    const rolledBack = await gitops.writeOverlayImages(write(repo.git, STAGING, previous.images, context('5b7a9d0', { kind: 'rollback' })));
+    expect(rolledBack.changed).toBe(true);
+    expect(await bare(repo, 'show', `main:${STAGING}/kustomization.yaml`)).toBe(kustomized);
+    expect(await renderedImages(repo, kustomize, STAGING)).toEqual(pins);
+  });
+
+  it('an edit that does not render is not committed: a non-retryable OverlayEditInvalid naming the file and why', async () => {
+    const repo = await freshRepo();
+    const head = await pushChange(repo, 'point staging at a base that is not there', async (work) => {
+      const file = join(work, STAGING, 'kustomization.yaml');
+      await writeFile(file, (await readFile(file, 'utf8')).replace('../../base', '../../no-such-base'));
+    });
+    const gitops = createGitopsActivities({ logger: quiet });
+    const failure = await failureOf(gitops.writeOverlayImages(write(repo.git, STAGING, tagged('eeee666'), context('eeee666'))));
+    expect(failure.type).toBe('OverlayEditInvalid');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain(`${STAGING}/kustomization.yaml: kustomize build ${STAGING} fails with the edit`);
+    expect(failure.message).toContain('no-such-base');
+    expect(failure.message).toContain('(it did not render before the edit either)');
+    expect(failure.message).toContain('nothing was committed');
+    expect(await remoteBranchHead(repo.git)).toBe(head);
+  });
+
+  it('an edit that fails its own check is a non-retryable OverlayEditInvalid; one refused (aliases) an InvalidOverlay', () => {
+    const file = `${STAGING}/kustomization.yaml`;
+    const invalid = toApplicationFailure(new OverlayError(file, 'edit-invalid', 'the edit would not be the intended change: …'), `write ${STAGING}`, (t) => t);
+    expect({ type: invalid.type, nonRetryable: invalid.nonRetryable }).toEqual({ type: 'OverlayEditInvalid', nonRetryable: true });
+    expect(invalid.message).toBe(`write ${STAGING}: ${file}: the edit would not be the intended change: …; nothing was committed`);
+    const refused = toApplicationFailure(new OverlayError(file, 'unsupported', 'images entry "a" is an alias (*a)'), `write ${STAGING}`, (t) => t);
+    expect({ type: refused.type, nonRetryable: refused.nonRetryable }).toEqual({ type: 'InvalidOverlay', nonRetryable: true });
+  });
+
+  it('a worker without kustomize commits nothing: a non-retryable KustomizeNotFound', async () => {
+    const repo = await freshRepo();
+    const gitops = createGitopsActivities({ logger: quiet, kustomize: join(root, 'no-such-kustomize') });
+    const failure = await failureOf(gitops.writeOverlayImages(write(repo.git, STAGING, tagged('ffff777'), context('ffff777'))));
+    expect(failure.type).toBe('KustomizeNotFound');
+    expect(failure.nonRetryable).toBe(true);
+    expect(await remoteBranchHead(repo.git)).toBe(repo.commit);
+    // Found through SLIPWAY_KUSTOMIZE, else the PATH; neither holding one is an error that says so.
+    expect(findKustomize({ SLIPWAY_KUSTOMIZE: kustomizePath() })).toBe(kustomizePath());
+    expect(findKustomize({ PATH: dirname(kustomizePath()) })).toBe(join(dirname(kustomizePath()), 'kustomize'));
+    expect(() => findKustomize({ PATH: root })).toThrow(KustomizeNotFoundError);
+    expect(() => findKustomize({ SLIPWAY_KUSTOMIZE: join(root, 'nope') })).toThrow(/SLIPWAY_KUSTOMIZE=.*not an executable file/);
+  });
+});
+
+/** The images of the Deployments an overlay renders to at the branch head, in IMAGES order. */
+async function renderedImages(repo: SeededRepo, kustomize: string, overlay: string): Promise<string[]> {
+  const work = await mkdtemp(join(tmpdir(), 'slipway-render-'));
+  try {
+    await run('git', ['clone', '--quiet', repo.barePath, work]);
+    const { stdout } = await run(kustomize, ['build', join(work, overlay)], { maxBuffer: 16 * 1024 * 1024 });
+    const images = parseAllDocuments(stdout)
+      .map((d) => d.toJS() as { kind: string; spec?: { template?: { spec?: { containers?: Array<{ image: string }> } } } })
+      .filter((r) => r.kind === 'Deployment')
+      .map((r) => r.spec!.template!.spec!.containers![0]!.image);
+    return IMAGES.map((name) => images.find((i) => i.startsWith(`${name}:`) || i.startsWith(`${name}@`))!);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
 
 describe('racing writers', () => {
   it('a push that loses the race is re-applied on the new head, and both changes land', async () => {
