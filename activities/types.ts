@@ -8,7 +8,7 @@
  * `urlFromEnv`) and read by the worker when the activity runs.
  */
 import type { ImageSetting } from '../core/images.js';
-import type { NotifyChannel } from '../config/schema.js';
+import type { AppConfig, EngineConfig, EnvironmentConfig, NotifyChannel } from '../config/schema.js';
 
 /** Failure types workflows and people can rely on. */
 export const FailureType = {
@@ -16,8 +16,12 @@ export const FailureType = {
   InvalidConfig: 'InvalidConfig',
   /** The overlay folder or its kustomization.yaml does not exist. */
   OverlayNotFound: 'OverlayNotFound',
-  /** kustomization.yaml does not parse, or has no entry for a configured image. */
+  /** kustomization.yaml does not parse, has no entry for a configured image, or uses YAML Slipway does not edit (aliases, merge keys). */
   InvalidOverlay: 'InvalidOverlay',
+  /** The edited overlay failed its check before commit: not the intended change, or `kustomize build` fails. Nothing was committed. */
+  OverlayEditInvalid: 'OverlayEditInvalid',
+  /** The worker has no kustomize to render an edit with (SLIPWAY_KUSTOMIZE or PATH); nothing was committed. */
+  KustomizeNotFound: 'KustomizeNotFound',
   /** The git remote refused our credentials or the branch is protected. */
   GitPermissionDenied: 'GitPermissionDenied',
   /** Pushes kept losing the race for the branch; nothing was force-pushed. */
@@ -40,6 +44,8 @@ export const FailureType = {
   GitHubRequestFailed: 'GitHubRequestFailed',
   /** A backup could not be taken, verified or restored. */
   BackupFailed: 'BackupFailed',
+  /** The request asks for something the worker's policy does not have or allow; nothing was done. */
+  RequestRefused: 'RequestRefused',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -249,13 +255,170 @@ export interface NotifyActivities {
   notify(input: NotifyInput): Promise<{ delivered: number; failed: number }>;
 }
 
+// ---------------------------------------------------------------- backup
+
+/** One environment's database, named by the worker's env var that holds its URL (never the URL). */
+export interface BackupTarget {
+  app: string;
+  environment: string;
+  /** Name of the worker's env var holding the PostgreSQL connection URL. */
+  databaseUrlFromEnv: string;
+}
+
+export interface TakeBackupInput extends BackupTarget {
+  /** Ids sort by time: `20260110T030000Z-1a2b3c4d`. */
+  backupId: string;
+  workflowId?: string;
+}
+
+export interface TakenBackup {
+  id: string;
+  size: number;
+  sha256: string;
+  tables: number;
+  rows: number;
+  serverVersion: string;
+}
+
+export interface VerifyBackupInput extends BackupTarget {
+  backupId: string;
+}
+
+export interface VerifiedBackup {
+  tables: number;
+  rows: number;
+}
+
+export interface RecordVerificationInput {
+  app: string;
+  environment: string;
+  backupId: string;
+  verified: boolean;
+  error?: string;
+}
+
+export interface PruneBackupsInput {
+  app: string;
+  environment: string;
+  keep: number;
+}
+
+export interface PrunedBackups {
+  kept: string[];
+  deleted: string[];
+}
+
+export interface BackupActivities {
+  /** pg_dump (custom format) into the store, with checksum and manifest (unverified). Same id again overwrites. */
+  takeBackup(input: TakeBackupInput): Promise<TakenBackup>;
+  /** Checks the checksum, restores into a scratch database and compares every table's row count. */
+  verifyBackup(input: VerifyBackupInput): Promise<VerifiedBackup>;
+  /** Marks the manifest verified, or records why verification failed. */
+  recordBackupVerification(input: RecordVerificationInput): Promise<void>;
+  /** Deletes what retention says to: keeps the newest `keep` verified backups, never the last verified one. */
+  pruneBackups(input: PruneBackupsInput): Promise<PrunedBackups>;
+}
+
 // ---------------------------------------------------------------- control (Temporal itself)
+
+/** A release asking an environment workflow to promote one build. */
+export interface PromotionRequest {
+  /** Unique per release and environment; duplicates (retries) are ignored. */
+  requestId: string;
+  /** The workflow to tell about progress and the outcome. */
+  replyTo: string;
+  app: string;
+  environment: EnvironmentConfig;
+  git: GitTarget;
+  engine: EngineConfig;
+  sourceRepo?: { repo: string; tokenFromEnv: string };
+  images: ImageSetting[];
+  commit: string;
+  version?: string;
+  requestedAt: number;
+  /** A rollback to an earlier deployment asked for by a person: no approval for going back. */
+  kind: 'promote' | 'rollback';
+  /**
+   * The policy version the release runs under. The environment workflow reads the environment's
+   * gates and wiring for it from the worker, never from the request's own copies above.
+   */
+  policyVersion?: string;
+}
+
+export interface BuildRecordInput {
+  app: string;
+  environment: string;
+  commit: string;
+}
+
+/** What became of one build in one environment. */
+export type BuildRecord =
+  | { state: 'passed'; releaseId: string }
+  | { state: 'failed'; releaseId: string; reason: string }
+  | { state: 'not-run' };
+
+/** The part of an environment workflow's state that tells what became of a build there. */
+export interface EnvironmentStateLike {
+  current?: { commit: string; releaseId: string };
+  recent: Array<{ commit: string; releaseId: string; outcome: string; reason?: string }>;
+}
 
 export interface ControlActivities {
   /** Asks the environment workflow to run a promotion, starting it if needed (signal-with-start). */
-  requestPromotion(input: import('../workflows/types.js').PromotionRequest): Promise<void>;
+  requestPromotion(input: PromotionRequest): Promise<void>;
+  /** Whether a build passed an environment (promoted there, checks included), failed there, or never ran to the end. */
+  buildRecord(input: BuildRecordInput): Promise<BuildRecord>;
 }
 
+// ---------------------------------------------------------------- policy (the worker's slipway.yaml)
+
+/** Which policy something ran under: its content hash, where it was read, and the git commit if from git. */
+export interface PolicyRef {
+  version: string;
+  source: string;
+  commit?: string;
+}
+
+/** One app's part of the policy, for a release. */
+export interface AppPolicy extends PolicyRef {
+  app: string;
+  appConfig: AppConfig;
+  git: GitTarget;
+  engine: EngineConfig;
+}
+
+/** One environment's gates and wiring, for its environment workflow. */
+export interface EnvironmentPolicy extends PolicyRef {
+  app: string;
+  environment: EnvironmentConfig;
+  /** The environment before this one in the app's order: a build must have passed it first. */
+  previous?: string;
+  images: AppConfig['images'];
+  git: GitTarget;
+  engine: EngineConfig;
+  sourceRepo?: GithubRepoRef;
+}
+
+/** What a client may know of the policy: names, gates and tag rules; no remotes, commands or variables. */
+export interface PolicySummary extends PolicyRef {
+  apps: Record<
+    string,
+    {
+      source?: string;
+      tag: AppConfig['tag'];
+      environments: Array<{ name: string; approval?: { required: boolean; timeout: number }; freezeWindows: number; checks: number; backup: boolean }>;
+    }
+  >;
+}
+
+export interface PolicyActivities {
+  /** The app's policy: the version named when this worker knows it, else the current one. Unknown app: RequestRefused. */
+  releasePolicy(input: { app: string; version?: string }): Promise<AppPolicy>;
+  environmentPolicy(input: { app: string; environment: string; version?: string }): Promise<EnvironmentPolicy>;
+  describePolicy(): Promise<PolicySummary>;
+}
+
+/** What a release uses; the worker registers these and the backup activities. */
 export type SlipwayActivities = GitopsActivities &
   ArgoActivities &
   GithubActivities &

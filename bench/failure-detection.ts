@@ -16,20 +16,19 @@ import { CustomObjectsApi } from '@kubernetes/client-node';
 import { applicationApi, createArgoActivities, watchApplication, type ArgoApplication } from '../activities/argocd/index.js';
 import { createControlActivities } from '../activities/control/index.js';
 import { createGitopsActivities, isAncestor } from '../activities/gitops/index.js';
-import { parseConfig } from '../config/schema.js';
-import { releaseWorkflowId } from '../core/ids.js';
 import { startArgoStandIn } from '../infra/argocd-standin/index.js';
 import { seedGitopsRepo, todoappExampleDir } from '../infra/examples/seed-repo.js';
 import { startKubeApiServer } from '../infra/kube/index.js';
-import type { ReleasePipeline } from '../workflows/types.js';
-import { benchCommit } from './pipeline.js';
+import { benchCommit, startBenchRelease } from './pipeline.js';
+import { BenchPolicy } from './policy.js';
 import { percentile, printTable, round, writeResult } from './report.js';
 import { startBenchWorker, type BenchTemporal } from './temporal.js';
 
 const RUNS = Number(process.env.SLIPWAY_BENCH_FAILURE_RUNS ?? 50);
 const PROGRESSING_MS = 300;
 
-function stagingOnlyPipeline(gitUrl: string): ReleasePipeline {
+/** The example's slipway.yaml with staging only, pointed at `gitUrl`: the bench worker's policy. */
+function stagingOnlyPolicy(gitUrl: string): string {
   const example = parse(readFileSync(join(todoappExampleDir(), 'slipway.yaml'), 'utf8')) as {
     gitops: Record<string, unknown>;
     apps: { todoapp: { source?: unknown; environments: Array<Record<string, any>> } };
@@ -41,8 +40,7 @@ function stagingOnlyPipeline(gitUrl: string): ReleasePipeline {
   staging.checks = [];
   staging.argocd.timeout = '30s';
   app.environments = [staging];
-  const config = parseConfig(JSON.stringify({ ...example, engine: { heartbeatTimeout: '5s', stepTimeout: '30s' } }), 'todoapp (bench)');
-  return { app: 'todoapp', appConfig: config.apps.todoapp!, git: config.gitops, engine: config.engine };
+  return JSON.stringify({ ...example, engine: { heartbeatTimeout: '5s', stepTimeout: '30s' } });
 }
 
 export async function benchFailureDetection(t: BenchTemporal): Promise<Record<string, unknown>> {
@@ -78,15 +76,16 @@ export async function benchFailureDetection(t: BenchTemporal): Promise<Record<st
   });
 
   const taskQueue = 'bench-failure';
-  const worker = await startBenchWorker(t, taskQueue, {
+  const policy = new BenchPolicy(stagingOnlyPolicy(repo.bareUrl));
+  const activities = {
     ...createGitopsActivities({ logger: { info() {}, warn() {} } }),
     ...createArgoActivities({ kubeConfig: kube.kubeConfig, isAncestor }),
     ...createControlActivities(),
     async notify() {
       return { delivered: 0, failed: 0 };
     },
-  });
-  const pipeline = stagingOnlyPipeline(repo.bareUrl);
+  };
+  const worker = await startBenchWorker(t, taskQueue, activities, policy.store);
   const latencies: number[] = [];
   const problems: string[] = [];
   try {
@@ -95,11 +94,7 @@ export async function benchFailureDetection(t: BenchTemporal): Promise<Record<st
       badTags.add(commit);
       const pushedBefore = pushes().length;
       degradedAt = undefined;
-      const handle = await t.client.workflow.start('release', {
-        workflowId: releaseWorkflowId('todoapp', commit),
-        taskQueue,
-        args: [{ pipeline, commit, skipBuild: true, trigger: 'bench' }],
-      });
+      const handle = await startBenchRelease(t.client, taskQueue, 'todoapp', commit, { skipBuild: true });
       const failed = await handle.result().then(() => false, () => true);
       const during = pushes().slice(pushedBefore);
       const rollback = during[1];

@@ -4,10 +4,10 @@
  * together (counted from their histories). Both on one worker, in one run, interleaved so they
  * share the machine's conditions. Target: ratio ≤ 1.3.
  */
-import { releaseWorkflowId } from '../core/ids.js';
 import { instantActivities } from './instant-activities.js';
 import { releaseHistory } from './histories.js';
-import { benchCommit, benchPipeline } from './pipeline.js';
+import { benchCommit, benchPipeline, benchPolicyText, startBenchRelease } from './pipeline.js';
+import { BenchPolicy } from './policy.js';
 import { mean, percentile, printTable, round, writeResult } from './report.js';
 import { startBenchWorker, type BenchTemporal } from './temporal.js';
 
@@ -16,24 +16,24 @@ const WARMUP = 3;
 
 export async function benchOverhead(t: BenchTemporal): Promise<Record<string, unknown>> {
   const taskQueue = 'bench-overhead';
-  const worker = await startBenchWorker(t, taskQueue, instantActivities());
+  // A fresh app for each release (its environment workflows start from nothing), all in the policy up front.
+  const apps = Array.from({ length: 1 + WARMUP + ROUNDS }, (_, i) => `overhead-${process.pid}-${i}`);
+  const policy = new BenchPolicy(benchPolicyText(apps));
+  const worker = await startBenchWorker(t, taskQueue, instantActivities(), policy.store);
   let n = 0;
+  let baselines = 0;
   async function timedRelease() {
-    const app = `overhead-${process.pid}-${n++}`;
+    const app = apps[n++]!;
     const pipeline = benchPipeline(app);
     const commit = benchCommit();
     const started = performance.now();
-    const handle = await t.client.workflow.start('release', {
-      workflowId: releaseWorkflowId(app, commit),
-      taskQueue,
-      args: [{ pipeline, commit, version: '1.0.0', trigger: 'bench' }],
-    });
+    const handle = await startBenchRelease(t.client, taskQueue, app, commit, { version: '1.0.0' });
     await handle.result();
     return { ms: performance.now() - started, pipeline, commit, releaseId: handle.workflowId };
   }
   async function timedBaseline(count: number) {
     const started = performance.now();
-    await t.client.workflow.execute('baseline', { workflowId: `baseline-${process.pid}-${n++}`, taskQueue, args: [count] });
+    await t.client.workflow.execute('baseline', { workflowId: `baseline-${process.pid}-${baselines++}`, taskQueue, args: [count] });
     return performance.now() - started;
   }
 

@@ -1,14 +1,27 @@
-/** The release the benches run: build, staging (no soak), tag, production (no approval), through the real config parser. */
+/**
+ * The release the benches run: build, staging (no soak), tag, production (no approval), through
+ * the real config parser. The bench worker's policy holds every app a bench releases; a release
+ * names its app and build only, as every client does.
+ */
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { parseConfig } from '../config/schema.js';
-import type { ReleasePipeline } from '../workflows/types.js';
+import { releaseWorkflowId } from '../core/ids.js';
+import type { release } from '../workflows/release.js';
+import type { ReleaseInput, ReleasePipeline } from '../workflows/types.js';
 
-export function benchPipeline(app: string, gitUrl = '/tmp/slipway-bench-unused.git'): ReleasePipeline {
-  const config = parseConfig(
-    `
+const UNUSED_GIT = '/tmp/slipway-bench-unused.git';
+
+/** slipway.yaml with each of `apps` on the bench pipeline: the policy of the worker that releases them. */
+export function benchPolicyText(apps: string[], gitUrl = UNUSED_GIT): string {
+  return `
 gitops: { url: "${gitUrl}", branch: main }
 engine: { heartbeatTimeout: 10s, stepTimeout: 1m }
 apps:
-  ${app}:
+${apps.map((app) => appYaml(app)).join('')}`;
+}
+
+function appYaml(app: string): string {
+  return `  ${app}:
     source: { github: bench/${app} }
     images: [bench/web, bench/api]
     build: { command: "make images" }
@@ -20,10 +33,24 @@ apps:
       - name: production
         overlay: overlays/production
         argocd: { application: ${app}-production, timeout: 1m }
-`,
-    `${app} (bench)`,
-  );
+`;
+}
+
+/** The pipeline a release of `app` runs under that policy (the benches count its environments). */
+export function benchPipeline(app: string, gitUrl = UNUSED_GIT): ReleasePipeline {
+  const config = parseConfig(benchPolicyText([app], gitUrl), `${app} (bench)`);
   return { app, appConfig: config.apps[app]!, git: config.gitops, engine: config.engine };
+}
+
+export function startBenchRelease(
+  client: Client,
+  taskQueue: string,
+  app: string,
+  commit: string,
+  extra: Partial<ReleaseInput> = {},
+): Promise<WorkflowHandle<typeof release>> {
+  const input: ReleaseInput = { app, commit, trigger: 'bench', ...extra };
+  return client.workflow.start<typeof release>('release', { workflowId: releaseWorkflowId(app, commit), taskQueue, args: [input] });
 }
 
 export function benchCommit(): string {

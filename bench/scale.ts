@@ -4,10 +4,10 @@
  * (worker + client + bench), history events per environment promotion (release + environment +
  * promotion workflows over the number of promotions; target < 150) and failures (target 0).
  */
-import { releaseWorkflowId } from '../core/ids.js';
 import { instantActivities } from './instant-activities.js';
 import { releaseHistory } from './histories.js';
-import { benchCommit, benchPipeline } from './pipeline.js';
+import { benchCommit, benchPipeline, benchPolicyText, startBenchRelease } from './pipeline.js';
+import { BenchPolicy } from './policy.js';
 import { percentile, printTable, round, writeResult } from './report.js';
 import { startBenchWorker, type BenchTemporal } from './temporal.js';
 
@@ -18,24 +18,21 @@ export async function benchScale(t: BenchTemporal): Promise<Array<Record<string,
   const raw: unknown[] = [];
   for (const size of SIZES) {
     const taskQueue = `bench-scale-${size}`;
-    const worker = await startBenchWorker(t, taskQueue, instantActivities());
+    const releases = Array.from({ length: size }, (_, i) => {
+      const app = `scale${size}-${process.pid}-${i}`;
+      return { pipeline: benchPipeline(app), commit: benchCommit() };
+    });
+    const policy = new BenchPolicy(benchPolicyText(releases.map((r) => r.pipeline.app)));
+    const worker = await startBenchWorker(t, taskQueue, instantActivities(), policy.store);
     let peakRss = process.memoryUsage().rss;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
     try {
-      const releases = Array.from({ length: size }, (_, i) => {
-        const app = `scale${size}-${process.pid}-${i}`;
-        return { pipeline: benchPipeline(app), commit: benchCommit() };
-      });
       const wallStart = performance.now();
       const outcomes = await Promise.all(
         releases.map(async (r) => {
           const started = performance.now();
           try {
-            const handle = await t.client.workflow.start('release', {
-              workflowId: releaseWorkflowId(r.pipeline.app, r.commit),
-              taskQueue,
-              args: [{ pipeline: r.pipeline, commit: r.commit, version: '1.0.0', trigger: 'bench' }],
-            });
+            const handle = await startBenchRelease(t.client, taskQueue, r.pipeline.app, r.commit, { version: '1.0.0' });
             const result = await handle.result();
             return { ok: result.outcome === 'released', ms: performance.now() - started, releaseId: handle.workflowId };
           } catch (err) {

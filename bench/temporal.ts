@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type WorkerOptions } from '@temporalio/worker';
+import type { PolicyStore } from '../activities/policy/index.js';
 import { startDevServer, type DevServer } from '../infra/temporal/dev-server.js';
 import { buildWorkflowBundle } from '../worker/bundle-code.js';
 import { createSlipwayWorker } from '../worker/create-worker.js';
@@ -40,13 +41,15 @@ export interface BenchWorker {
   stop(): Promise<void>;
 }
 
-export async function startBenchWorker(t: BenchTemporal, taskQueue: string, activities: object, tuning: Partial<WorkerOptions> = {}): Promise<BenchWorker> {
+/** A worker with the given activities and policy (its slipway.yaml, see policy.ts), as the product's worker runs. */
+export async function startBenchWorker(t: BenchTemporal, taskQueue: string, activities: object, policy: PolicyStore, tuning: Partial<WorkerOptions> = {}): Promise<BenchWorker> {
   const connection = await NativeConnection.connect({ address: t.server.address });
   const worker = await createSlipwayWorker({
     connection,
     namespace: 'default',
     taskQueue,
     activities,
+    policy,
     workflowBundlePath: t.bundlePath,
     tuning,
   });

@@ -5,10 +5,20 @@
 import type { Client } from '@temporalio/client';
 import { loadConfigFile } from '../config/load.js';
 import type { SlipwayConfig } from '../config/schema.js';
-import { connectClient, temporalSettingsFromEnv, workflowUiUrl, type TemporalSettings } from '../infra/temporal/connection.js';
+import { temporalSettingsFromEnv, type TemporalSettings } from '../config/temporal.js';
+import { workflowUiUrl } from '../core/links.js';
+import type { PolicySummary } from '../activities/types.js';
+import { connectClient } from './connect.js';
+import { CliExit, EXIT_USAGE } from './errors.js';
+import { appInPolicy, fetchPolicy } from './policy.js';
 
 export interface CliContext {
+  /** The operator's own slipway.yaml: only for syncing backup schedules; releases use the worker's policy. */
   loadConfig(): Promise<SlipwayConfig>;
+  /** The worker's policy (apps, environments, gates), asked once per command. */
+  policy(): Promise<PolicySummary>;
+  /** The app's part of the worker's policy; an unknown app is a usage error. */
+  appPolicy(app: string): Promise<PolicySummary['apps'][string]>;
   client(): Promise<Client>;
   settings: TemporalSettings;
   taskQueue: string;
@@ -25,6 +35,7 @@ export function createCliContext(options: { config?: string; json?: boolean }): 
   const settings = temporalSettingsFromEnv();
   let config: Promise<SlipwayConfig> | undefined;
   let client: Promise<Client> | undefined;
+  let policy: Promise<PolicySummary> | undefined;
   const json = Boolean(options.json);
   return {
     settings,
@@ -32,6 +43,12 @@ export function createCliContext(options: { config?: string; json?: boolean }): 
     json,
     loadConfig: () => (config ??= loadConfigFile(options.config)),
     client: () => (client ??= connectClient(settings)),
+    policy: () => (policy ??= (client ??= connectClient(settings)).then((c) => fetchPolicy(c, settings.taskQueue))),
+    async appPolicy(app) {
+      const found = appInPolicy(await this.policy(), app);
+      if (typeof found === 'string') throw new CliExit(EXIT_USAGE, `error: ${found}`);
+      return found;
+    },
     print: (text) => {
       if (!json) process.stdout.write(`${text}\n`);
     },

@@ -3,20 +3,10 @@
  * derived from what is released, so asking twice lands on the same workflow.
  */
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
-import type { SlipwayConfig } from '../config/schema.js';
-import { ConfigError } from '../config/schema.js';
 import { shortSha } from '../core/ids.js';
 import { SA_APP, SA_STAGE, SA_VERSION } from '../core/search-attributes.js';
 import type { release } from '../workflows/release.js';
-import type { ReleaseInput, ReleasePipeline } from '../workflows/types.js';
-
-export function pipelineFor(config: SlipwayConfig, app: string, file = 'slipway.yaml'): ReleasePipeline {
-  const appConfig = config.apps[app];
-  if (!appConfig) {
-    throw new ConfigError(file, [{ path: `apps.${app}`, message: `no app "${app}" (known: ${Object.keys(config.apps).join(', ')})` }]);
-  }
-  return { app, appConfig, git: config.gitops, engine: config.engine };
-}
+import type { ReleaseInput } from '../workflows/types.js';
 
 export interface StartReleaseOptions {
   workflowId: string;
@@ -40,10 +30,10 @@ export async function startReleaseWorkflow(
       // A release id is used once: a second request for the same build is the same release.
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-      staticSummary: options.summary ?? `release ${input.pipeline.app} ${version}`,
+      staticSummary: options.summary ?? `release ${input.app} ${version}`,
       staticDetails: `commit ${input.commit}, started by ${input.trigger}`,
       typedSearchAttributes: [
-        { key: SA_APP, value: input.pipeline.app },
+        { key: SA_APP, value: input.app },
         { key: SA_VERSION, value: version },
         { key: SA_STAGE, value: 'starting' },
       ],

@@ -82,6 +82,10 @@ const environmentSchema = z.strictObject({
   freeze: z
     .array(z.strictObject({ cron: cronExpression, duration, reason: z.string().optional() }))
     .default([]),
+  /** An explicit rollback is an emergency: by default it goes through freeze windows and needs no approval. */
+  rollback: z
+    .strictObject({ freeze: z.enum(['ignore', 'respect']).default('ignore'), approval: z.boolean().default(false) })
+    .prefault({}),
   notify: z.union([notifyChannel, z.array(notifyChannel)]).default('log'),
   backup: z
     .strictObject({
@@ -127,6 +131,11 @@ const appSchema = z
         pattern: z.string().default('v*.*.*'),
       })
       .prefault({}),
+    /**
+     * A build asked into a later environment (a pushed tag, `slipway promote`) that has not passed
+     * the one before it: run the earlier environments first, or refuse it.
+     */
+    promotion: z.strictObject({ unvalidated: z.enum(['run-earlier', 'refuse']).default('run-earlier') }).prefault({}),
     environments: z.array(environmentSchema).min(1, 'expected at least one environment'),
   })
   .superRefine((app, ctx) => {

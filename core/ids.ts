@@ -21,3 +21,7 @@ export const promotionWorkflowId = (app: string, environment: string, commit: st
 export const backupScheduleId = (app: string, environment: string): string => `backup/${app}/${environment}`;
 
 export const shortSha = (commit: string): string => commit.slice(0, 7);
+
+/** How messages name a build: `1.4.0 (3f2a9c1)`, or the short commit when it has no version. */
+export const buildLabel = (build: { version?: string; commit: string }): string =>
+  build.version ? `${build.version} (${shortSha(build.commit)})` : shortSha(build.commit);

@@ -13,8 +13,8 @@ import { createControlActivities } from '../activities/control/index.js';
 import { createGithubActivities } from '../activities/github/index.js';
 import { createGitopsActivities, isAncestor } from '../activities/gitops/index.js';
 import { createNotifyActivities } from '../activities/notify/index.js';
-import type { SlipwayActivities } from '../activities/types.js';
-import type { TemporalSettings } from '../infra/temporal/connection.js';
+import type { BackupActivities, SlipwayActivities } from '../activities/types.js';
+import type { TemporalSettings } from '../config/temporal.js';
 
 export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig {
   const kubeConfig = new KubeConfig();
@@ -30,7 +30,7 @@ export interface ActivityWiring {
   env?: NodeJS.ProcessEnv;
 }
 
-export function createActivities({ settings, kubeConfig, env = process.env }: ActivityWiring): SlipwayActivities & ReturnType<typeof defaultBackupActivities> {
+export function createActivities({ settings, kubeConfig, env = process.env }: ActivityWiring): SlipwayActivities & BackupActivities {
   return {
     ...createGitopsActivities(),
     ...createArgoActivities({ kubeConfig: kubeConfig ?? loadKubeConfig(env), isAncestor }),

@@ -1,12 +1,13 @@
 /**
- * The Slipway worker process. Configured from the environment (see infra/temporal/connection.ts
+ * The Slipway worker process. Configured from the environment (see config/temporal.ts
  * and the README); runs the prebuilt workflow bundle when present; shuts down gracefully on
  * SIGTERM/SIGINT, letting running activities finish within the grace time.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
-import { connectionOptions, temporalSettingsFromEnv } from '../infra/temporal/connection.js';
+import { connectionOptions, temporalSettingsFromEnv } from '../config/temporal.js';
+import { PolicyStore, policySourceFromEnv } from '../activities/policy/index.js';
 import { createActivities } from './activities.js';
 import { createSlipwayWorker } from './create-worker.js';
 
@@ -23,6 +24,7 @@ const worker = await createSlipwayWorker({
   namespace: settings.namespace,
   taskQueue: settings.taskQueue,
   activities: createActivities({ settings }),
+  policy: new PolicyStore(policySourceFromEnv()),
   workflowBundlePath: existsSync(bundle) ? bundle : undefined,
 });
 console.log(`slipway worker: ${settings.address} namespace=${settings.namespace} task queue=${settings.taskQueue}`);

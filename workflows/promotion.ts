@@ -15,12 +15,13 @@ import {
   isCancellation,
   setCurrentDetails,
   sleep,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { ApplicationHealth, CommitContext, NotificationKind } from '../activities/types.js';
 import { describeImages, type ImageSetting } from '../core/images.js';
 import { formatDuration } from '../core/duration.js';
-import { shortSha } from '../core/ids.js';
-import { notifyQuietly, shortStepOptions, stepActivities, waitActivities, waitStepOptions } from './activities.js';
+import { environmentWorkflowId, shortSha } from '../core/ids.js';
+import { httpCheckOptions, notifyOptions, notifyQuietly, shortStepOptions, stepActivities, waitActivities, waitStepOptions } from './activities.js';
 import { workflowNow } from './clock.js';
 import { describeFailure } from './failures.js';
 import { promotionProgressSignal } from './messages.js';
@@ -42,6 +43,12 @@ export interface PromotionFailureDetails {
 
 export async function promotion({ request }: PromotionWorkflowInput): Promise<PromotionResult> {
   const env = request.environment;
+  const owner = environmentWorkflowId(request.app, env.name);
+  if (workflowInfo().parent?.workflowId !== owner) {
+    // Only the environment workflow passes the gates and holds the lock; a promotion started any
+    // other way (straight through the Temporal API) would skip both.
+    throw ApplicationFailure.nonRetryable(`a promotion of ${request.app}/${env.name} runs only as a child of ${owner}`, 'RequestRefused');
+  }
   const label = `${request.app}/${env.name}`;
   const steps = stepActivities(request.engine);
   const waits = waitActivities(request.engine, env.argocd.timeout);
@@ -60,7 +67,7 @@ export async function promotion({ request }: PromotionWorkflowInput): Promise<Pr
     if (!request.sourceRepo) return;
     try {
       await steps.reportDeployment.executeWithOptions(
-        { startToCloseTimeout: '1m', retry: { maximumAttempts: 3 }, summary: `GitHub deployment ${env.name}: ${state}` },
+        { ...notifyOptions(), summary: `GitHub deployment ${env.name}: ${state}` },
         [{ source: request.sourceRepo, environment: env.name, commit: request.commit, state, description }],
       );
     } catch {
@@ -126,11 +133,7 @@ export async function promotion({ request }: PromotionWorkflowInput): Promise<Pr
       } else {
         tell('checking', `HTTP ${check.http.url} → ${check.http.expectStatus}`);
         await waits.httpCheck.executeWithOptions(
-          {
-            startToCloseTimeout: check.http.attempts * (check.http.timeout + check.http.interval) + 30_000,
-            retry: { maximumAttempts: 2 },
-            summary: `check ${check.http.url} answers ${check.http.expectStatus}`,
-          },
+          { ...httpCheckOptions(check.http), summary: `check ${check.http.url} answers ${check.http.expectStatus}` },
           [{ url: check.http.url, expectStatus: check.http.expectStatus, timeoutMs: check.http.timeout, attempts: check.http.attempts, intervalMs: check.http.interval }],
         );
       }

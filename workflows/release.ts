@@ -12,8 +12,10 @@ import {
   condition,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   setCurrentDetails,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -22,23 +24,35 @@ import { environmentWorkflowId, shortSha } from '../core/ids.js';
 import { imagesForCommit } from '../core/images.js';
 import { SA_APP, SA_ENVIRONMENT, SA_STAGE, SA_VERSION } from '../core/search-attributes.js';
 import { tagName } from '../core/version.js';
-import { notifyQuietly, stepActivities, waitActivities, waitStepOptions } from './activities.js';
+import { controlStepOptions, notifyQuietly, shortStepOptions, stepActivities, waitActivities, waitStepOptions } from './activities.js';
 import { workflowNow } from './clock.js';
 import { describeFailure } from './failures.js';
+import { firstEnvironmentToRun, releasePolicy } from './policy.js';
 import { promotionFinishedSignal, promotionProgressSignal, releaseStatusQuery, withdrawRequestSignal } from './messages.js';
 import type { EnvironmentProgress, PromotionReply, ReleaseInput, ReleaseResult, ReleaseStage, ReleaseStatus } from './types.js';
 
+/** Versioning: from here on the release reads its pipeline from the worker's policy. */
+const PATCH_POLICY_FROM_WORKER = 'release-policy-from-worker';
+/** Versioning: a release that starts at a later environment first runs those its build has not passed. */
+const PATCH_RUN_EARLIER_FIRST = 'release-run-earlier-environments-first';
+
 export async function release(input: ReleaseInput): Promise<ReleaseResult> {
-  const { pipeline, commit } = input;
+  const { commit } = input;
+  const { pipeline, policy } = patched(PATCH_POLICY_FROM_WORKER) ? await releasePolicy(input.app) : { pipeline: input.pipeline!, policy: undefined };
+  if (policy) upsertMemo({ policy });
   const appConfig = pipeline.appConfig;
   const releaseId = workflowInfo().workflowId;
   const steps = stepActivities(pipeline.engine);
   const source = appConfig.source ? { repo: appConfig.source.github, tokenFromEnv: appConfig.source.tokenFromEnv } : undefined;
   let version = input.version;
 
-  const startIndex = input.startAt ? appConfig.environments.findIndex((e) => e.name === input.startAt) : 0;
+  let startIndex = input.startAt ? appConfig.environments.findIndex((e) => e.name === input.startAt) : 0;
+  if (startIndex > 0 && policy && (input.kind ?? 'promote') === 'promote' && !input.only && patched(PATCH_RUN_EARLIER_FIRST)) {
+    // A build asked straight into a later environment (a pushed tag) must have passed the one before.
+    startIndex = await firstEnvironmentToRun(pipeline, commit, startIndex);
+  }
   if (startIndex < 0) {
-    throw ApplicationFailure.nonRetryable(`${pipeline.app} has no environment "${input.startAt}"`, 'InvalidConfig');
+    throw ApplicationFailure.nonRetryable(`${pipeline.app} has no environment "${input.startAt}"${policy ? ` in the policy (${policy.source})` : ''}`, policy ? 'RequestRefused' : 'InvalidConfig');
   }
   const environments = appConfig.environments.slice(startIndex, input.only ? startIndex + 1 : undefined);
   const tagBefore = input.skipTag || !source
@@ -53,6 +67,7 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
     version,
     stage: 'starting',
     since: workflowNow(),
+    ...(policy ? { policy } : {}),
     environments: appConfig.environments.map((e): EnvironmentProgress => ({
       environment: e.name,
       phase: environments.includes(e) ? 'pending' : 'skipped',
@@ -110,12 +125,12 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
       if (env.name === tagBefore) {
         enter('tagging', 'tag', 'release tag');
         version ??= await steps.nextVersion.executeWithOptions(
-          { startToCloseTimeout: pipeline.engine.stepTimeout, retry: { maximumAttempts: 5 }, summary: `find the next version of ${pipeline.app}` },
+          { ...shortStepOptions(pipeline.engine), summary: `find the next version of ${pipeline.app}` },
           [{ source: source!, format: appConfig.tag.format }],
         );
         const tag = tagName(appConfig.tag.format, version);
         await steps.createReleaseTag.executeWithOptions(
-          { startToCloseTimeout: pipeline.engine.stepTimeout, retry: { maximumAttempts: 10 }, summary: `tag ${shortSha(commit)} as ${tag}` },
+          { ...shortStepOptions(pipeline.engine), summary: `tag ${shortSha(commit)} as ${tag}` },
           [{ source: source!, tag, commit, message: `${pipeline.app} ${version}: validated in ${passedEnvironments().join(', ') || 'no environment'} by ${releaseId}` }],
         );
         status.version = version;
@@ -129,7 +144,7 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
       upsertSearchAttributes([{ key: SA_ENVIRONMENT, value: env.name }]);
       awaiting = { environment: env.name, requestId };
       await steps.requestPromotion.executeWithOptions(
-        { startToCloseTimeout: '1m', retry: { maximumAttempts: 20 }, summary: `ask ${environmentWorkflowId(pipeline.app, env.name)} to promote ${version ?? shortSha(commit)}` },
+        { ...controlStepOptions(), summary: `ask ${environmentWorkflowId(pipeline.app, env.name)} to promote ${version ?? shortSha(commit)}` },
         [{
           requestId,
           replyTo: releaseId,
@@ -143,6 +158,7 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
           version,
           requestedAt: workflowNow(),
           kind: input.kind ?? 'promote',
+          ...(policy ? { policyVersion: policy.version } : {}),
         }],
       );
       await condition(() => replies.has(env.name));
@@ -191,6 +207,10 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
         case 'cancelled':
           Object.assign(progress, { phase: 'cancelled', since: workflowNow() });
           throw ApplicationFailure.create({ type: 'PromotionCancelled', nonRetryable: true, message: `${env.name}: the promotion was cancelled` });
+        case 'refused':
+          Object.assign(progress, { phase: 'refused', detail: reply.reason, since: workflowNow() });
+          fail(env.name, reply.reason);
+          throw ApplicationFailure.create({ type: 'RequestRefused', nonRetryable: true, message: `${env.name}: ${reply.reason}; nothing was promoted there` });
       }
     }
 
@@ -261,6 +281,7 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
       version,
       tag: version && tagBefore ? tagName(appConfig.tag.format, version) : undefined,
       supersededBy,
+      ...(policy ? { policy } : {}),
       environments: Object.fromEntries(
         status.environments.map((e) => {
           const r = replies.get(e.environment);

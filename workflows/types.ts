@@ -2,9 +2,12 @@
  * The shapes that travel between Slipway's workflows and their clients. Plain JSON only: they are
  * recorded in workflow history, so they never hold a secret (only names of env vars).
  */
-import type { AppConfig, EngineConfig, EnvironmentConfig } from '../config/schema.js';
-import type { GitTarget } from '../activities/types.js';
+import type { AppConfig, EngineConfig } from '../config/schema.js';
+import type { GitTarget, PolicyRef, PromotionRequest } from '../activities/types.js';
 import type { ImageSetting } from '../core/images.js';
+
+// The request is also the control activity's input, so it lives with the activity contracts.
+export type { PromotionRequest };
 
 /** Everything a release needs to know about its app, resolved from slipway.yaml when it starts. */
 export interface ReleasePipeline {
@@ -14,8 +17,17 @@ export interface ReleasePipeline {
   engine: EngineConfig;
 }
 
+/**
+ * A request for a release: what to release and who asks. The pipeline it runs is the worker's
+ * policy for `app`, read when the release starts; nothing here can change a gate or wiring.
+ */
 export interface ReleaseInput {
-  pipeline: ReleasePipeline;
+  app: string;
+  /**
+   * Releases started before the worker owned the policy carried the caller's copy. Only those runs
+   * (replayed from their history) read it; a new release ignores it.
+   */
+  pipeline?: ReleasePipeline;
   /** The source commit; every image is tagged with it. */
   commit: string;
   /** The release version (1.4.0); when absent and a tag is made, the next patch after the latest tag. */
@@ -59,7 +71,8 @@ export type EnvironmentPhase =
   | 'approval-timed-out'
   | 'superseded'
   | 'skipped'
-  | 'cancelled';
+  | 'cancelled'
+  | 'refused';
 
 export interface EnvironmentProgress {
   environment: string;
@@ -82,6 +95,7 @@ export interface ReleaseStatus {
   environments: EnvironmentProgress[];
   steps: Array<{ name: string; state: 'pending' | 'running' | 'done' | 'failed' | 'skipped'; detail?: string }>;
   outcome?: ReleaseResult;
+  policy?: PolicyRef;
 }
 
 export interface ReleaseResult {
@@ -91,26 +105,9 @@ export interface ReleaseResult {
   tag?: string;
   /** For a superseded release: the release that replaced it. */
   supersededBy?: string;
+  /** The policy version the release ran under (absent for releases from before the worker owned it). */
+  policy?: PolicyRef;
   environments: Record<string, { gitopsCommit?: string; phase: EnvironmentPhase }>;
-}
-
-/** A release asking an environment workflow to promote one build. */
-export interface PromotionRequest {
-  /** Unique per release and environment; duplicates (retries) are ignored. */
-  requestId: string;
-  /** The workflow to tell about progress and the outcome. */
-  replyTo: string;
-  app: string;
-  environment: EnvironmentConfig;
-  git: GitTarget;
-  engine: EngineConfig;
-  sourceRepo?: { repo: string; tokenFromEnv: string };
-  images: ImageSetting[];
-  commit: string;
-  version?: string;
-  requestedAt: number;
-  /** A rollback to an earlier deployment asked for by a person: no approval for going back. */
-  kind: 'promote' | 'rollback';
 }
 
 export type PromotionOutcome =
@@ -119,7 +116,9 @@ export type PromotionOutcome =
   | { outcome: 'superseded'; by: string }
   | { outcome: 'rejected'; by: string; reason?: string }
   | { outcome: 'approval-timed-out'; after: number }
-  | { outcome: 'cancelled' };
+  | { outcome: 'cancelled' }
+  /** The policy does not allow it (no such environment, …); nothing was written. */
+  | { outcome: 'refused'; reason: string };
 
 export type PromotionReply = PromotionOutcome & { requestId: string; environment: string };
 
@@ -145,6 +144,14 @@ export interface DeploymentRecord {
   gitopsCommit?: string;
   requestedAt: number;
   finishedAt: number;
+  /** The answer the request got, whole (records carried from older runs lack it). */
+  result?: PromotionOutcome;
+  /** The policy version its gates came from. */
+  policyVersion?: string;
+  /** Who approved it, through which channel (`cli:alice`, `ui:bob`). */
+  approvedBy?: string;
+  /** What was out of the ordinary: an emergency rollback through a freeze window, … */
+  notes?: string[];
 }
 
 export interface QueuedRequestView {
@@ -175,6 +182,8 @@ export interface EnvironmentWorkflowInput {
     recent: DeploymentRecord[];
     pending: PromotionRequest[];
     followers?: Record<string, PromotionRequest[]>;
+    /** Pending requests taken back whose promotion has not started: they must not start. */
+    withdrawn?: string[];
     sequence: number;
   };
 }

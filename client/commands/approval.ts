@@ -5,7 +5,6 @@ import { environmentWorkflowId } from '../../core/ids.js';
 import { approveUpdate, rejectUpdate } from '../../workflows/messages.js';
 import type { CliContext } from '../context.js';
 import { CliExit, EXIT_FAILED } from '../errors.js';
-import { pipelineFor } from '../start-release.js';
 import { whoAmI } from '../user.js';
 import { assertEnvironment } from './release.js';
 
@@ -24,8 +23,7 @@ export function registerApprovalCommands(program: Command, context: () => CliCon
       .option('--by <name>', 'who decides (default: SLIPWAY_USER or the OS user)')
       .action(async (app: string, env: string, opts: { version?: string; comment?: string; by?: string }) => {
         const ctx = context();
-        const pipeline = pipelineFor(await ctx.loadConfig(), app);
-        assertEnvironment(pipeline.appConfig.environments.map((e) => e.name), env);
+        assertEnvironment((await ctx.appPolicy(app)).environments.map((e) => e.name), env);
         const client = await ctx.client();
         try {
           const result = await client.workflow

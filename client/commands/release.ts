@@ -1,14 +1,16 @@
 /** `slipway release`, `promote`, `rollback` and `cancel`: start or stop releases, and follow them. */
 import type { Command } from 'commander';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { environmentWorkflowId, releaseWorkflowId, shortSha } from '../../core/ids.js';
-import { environmentStateQuery, releaseStatusQuery } from '../../workflows/messages.js';
+import { sleep } from '../../activities/activity-context.js';
+import { releaseWorkflowId, shortSha } from '../../core/ids.js';
+import { releaseStatusQuery } from '../../workflows/messages.js';
 import type { release } from '../../workflows/release.js';
 import type { DeploymentRecord, EnvironmentState, ReleaseInput, ReleaseStatus } from '../../workflows/types.js';
 import type { CliContext } from '../context.js';
+import { queryEnvironmentState } from '../environment-state.js';
 import { CliExit, EXIT_FAILED, EXIT_USAGE } from '../errors.js';
 import { progressKey, renderSteps, renderWaiting } from '../progress.js';
-import { pipelineFor, startReleaseWorkflow } from '../start-release.js';
+import { startReleaseWorkflow } from '../start-release.js';
 import { whoAmI } from '../user.js';
 
 interface WaitOptions {
@@ -28,9 +30,9 @@ export function registerReleaseCommands(program: Command, context: () => CliCont
       const ctx = context();
       assertCommit(commit);
       if (opts.version !== undefined) assertVersion(opts.version);
-      const config = await ctx.loadConfig();
+      await ctx.appPolicy(app);
       const input: ReleaseInput = {
-        pipeline: pipelineFor(config, app),
+        app,
         commit,
         version: opts.version?.replace(/^v/, ''),
         skipBuild: opts.skipBuild,
@@ -48,10 +50,10 @@ export function registerReleaseCommands(program: Command, context: () => CliCont
     .option('--no-wait', 'start and return without following progress')
     .action(async (app: string, env: string, version: string, opts: WaitOptions) => {
       const ctx = context();
-      const pipeline = pipelineFor(await ctx.loadConfig(), app);
-      assertEnvironment(pipeline.appConfig.environments.map((e) => e.name), env);
-      const build = await resolveBuild(ctx, app, pipeline.appConfig.environments.map((e) => e.name), version);
-      const input: ReleaseInput = { pipeline, commit: build.commit, version: build.version, startAt: env, only: true, skipBuild: true, skipTag: true, trigger: `cli:${whoAmI()}` };
+      const environments = (await ctx.appPolicy(app)).environments.map((e) => e.name);
+      assertEnvironment(environments, env);
+      const build = await resolveBuild(ctx, app, environments, version);
+      const input: ReleaseInput = { app, commit: build.commit, version: build.version, startAt: env, only: true, skipBuild: true, skipTag: true, trigger: `cli:${whoAmI()}` };
       await startAndFollow(ctx, `promote/${app}/${env}/${build.version ?? shortSha(build.commit)}-${Date.now().toString(36)}`, input, opts.wait);
     });
 
@@ -64,14 +66,13 @@ export function registerReleaseCommands(program: Command, context: () => CliCont
     .option('--no-wait', 'start and return without following progress')
     .action(async (app: string, env: string, opts: { to?: string } & WaitOptions) => {
       const ctx = context();
-      const pipeline = pipelineFor(await ctx.loadConfig(), app);
-      assertEnvironment(pipeline.appConfig.environments.map((e) => e.name), env);
-      const state = await environmentState(ctx, app, env);
+      assertEnvironment((await ctx.appPolicy(app)).environments.map((e) => e.name), env);
+      const state = await queryEnvironmentState(await ctx.client(), app, env);
       const target = opts.to ? findRecord(state?.recent ?? [], opts.to) : previousDeployment(state);
       if (!target) {
         throw new CliExit(EXIT_FAILED, opts.to ? `${app}/${env} has no deployment of ${opts.to} to go back to` : `${app}/${env} has no earlier deployment to go back to`);
       }
-      const input: ReleaseInput = { pipeline, commit: target.commit, version: target.version, startAt: env, only: true, skipBuild: true, skipTag: true, kind: 'rollback', trigger: `cli:${whoAmI()}` };
+      const input: ReleaseInput = { app, commit: target.commit, version: target.version, startAt: env, only: true, skipBuild: true, skipTag: true, kind: 'rollback', trigger: `cli:${whoAmI()}` };
       await startAndFollow(ctx, `rollback/${app}/${env}/${target.version ?? shortSha(target.commit)}-${Date.now().toString(36)}`, input, opts.wait);
     });
 
@@ -124,7 +125,7 @@ export async function follow(ctx: CliContext, handle: WorkflowHandle<typeof rele
       if (waiting && waiting.replace(/\(\d.*\)$/, '') !== lastWaiting.replace(/\(\d.*\)$/, '')) ctx.print(waiting);
       lastWaiting = waiting;
     }
-    await Promise.race([outcome, new Promise((r) => setTimeout(r, 500))]);
+    await Promise.race([outcome, sleep(500)]);
   }
   const final = await outcome;
   const status: ReleaseStatus | undefined = await handle.query(releaseStatusQuery).catch(() => undefined);
@@ -146,15 +147,11 @@ export async function follow(ctx: CliContext, handle: WorkflowHandle<typeof rele
   throw new CliExit(EXIT_FAILED, `release failed: ${message}`);
 }
 
-async function environmentState(ctx: CliContext, app: string, env: string): Promise<EnvironmentState | undefined> {
-  const client = await ctx.client();
-  return client.workflow.getHandle(environmentWorkflowId(app, env)).query(environmentStateQuery).catch(() => undefined);
-}
-
 /** A version or commit prefix, looked up in the deployments of the app's environments. */
 async function resolveBuild(ctx: CliContext, app: string, envs: string[], wanted: string): Promise<{ commit: string; version?: string }> {
+  const client = await ctx.client();
   for (const env of envs) {
-    const state = await environmentState(ctx, app, env);
+    const state = await queryEnvironmentState(client, app, env);
     const record = findRecord(state?.recent ?? [], wanted);
     if (record) return { commit: record.commit, version: record.version };
   }

@@ -1,11 +1,10 @@
 /** `slipway status [app]` and `slipway history <app>`: what runs where, what is deploying, what waits. */
 import type { Command } from 'commander';
 import { formatDuration } from '../../core/duration.js';
-import { environmentWorkflowId, shortSha } from '../../core/ids.js';
-import { environmentStateQuery } from '../../workflows/messages.js';
+import { buildLabel, shortSha } from '../../core/ids.js';
 import type { EnvironmentState } from '../../workflows/types.js';
 import type { CliContext } from '../context.js';
-import { CliExit, EXIT_USAGE } from '../errors.js';
+import { queryEnvironmentState } from '../environment-state.js';
 
 export function registerStatusCommands(program: Command, context: () => CliContext): void {
   program
@@ -14,11 +13,11 @@ export function registerStatusCommands(program: Command, context: () => CliConte
     .argument('[app]', 'only this app')
     .action(async (app?: string) => {
       const ctx = context();
-      const config = await ctx.loadConfig();
-      if (app && !config.apps[app]) throw new CliExit(EXIT_USAGE, `error: unknown app "${app}" (known: ${Object.keys(config.apps).join(', ')})`);
-      const apps = app ? [app] : Object.keys(config.apps);
+      const policy = await ctx.policy();
+      if (app) await ctx.appPolicy(app);
+      const apps = app ? [app] : Object.keys(policy.apps);
       const states = await Promise.all(
-        apps.flatMap((a) => config.apps[a]!.environments.map((e) => environmentStateOf(ctx, a, e.name))),
+        apps.flatMap((a) => policy.apps[a]!.environments.map((e) => environmentStateOf(ctx, a, e.name))),
       );
       const running = await runningReleases(ctx, app);
       if (ctx.json) {
@@ -29,8 +28,8 @@ export function registerStatusCommands(program: Command, context: () => CliConte
       for (const state of states) {
         const current = state.current ? `${state.current.version ?? shortSha(state.current.commit)} (gitops ${shortSha(state.current.gitopsCommit)})` : '—';
         ctx.print(`${state.app}/${state.environment}: ${current}`);
-        if (state.inFlight) ctx.print(`  in flight: ${label(state.inFlight)} — ${state.inFlight.phase}${state.inFlight.detail ? `: ${state.inFlight.detail}` : ''} (${formatDuration(now - state.inFlight.since)})`);
-        if (state.waiting) ctx.print(`  waiting:   ${label(state.waiting)} (${state.waiting.releaseId})`);
+        if (state.inFlight) ctx.print(`  in flight: ${buildLabel(state.inFlight)} — ${state.inFlight.phase}${state.inFlight.detail ? `: ${state.inFlight.detail}` : ''} (${formatDuration(now - state.inFlight.since)})`);
+        if (state.waiting) ctx.print(`  waiting:   ${buildLabel(state.waiting)} (${state.waiting.releaseId})`);
       }
       if (running.length > 0) {
         ctx.print('running releases:');
@@ -44,9 +43,7 @@ export function registerStatusCommands(program: Command, context: () => CliConte
     .argument('<app>')
     .action(async (app: string) => {
       const ctx = context();
-      const config = await ctx.loadConfig();
-      if (!config.apps[app]) throw new CliExit(EXIT_USAGE, `error: unknown app "${app}" (known: ${Object.keys(config.apps).join(', ')})`);
-      const states = await Promise.all(config.apps[app]!.environments.map((e) => environmentStateOf(ctx, app, e.name)));
+      const states = await Promise.all((await ctx.appPolicy(app)).environments.map((e) => environmentStateOf(ctx, app, e.name)));
       if (ctx.json) {
         ctx.printJson(Object.fromEntries(states.map((s) => [s.environment, s.recent])));
         return;
@@ -56,19 +53,20 @@ export function registerStatusCommands(program: Command, context: () => CliConte
         if (state.recent.length === 0) ctx.print('  (no deployments yet)');
         for (const r of state.recent) {
           ctx.print(`  ${new Date(r.finishedAt).toISOString()}  ${r.kind.padEnd(8)} ${(r.version ?? shortSha(r.commit)).padEnd(12)} ${r.outcome}${r.reason ? ` — ${r.reason}` : ''}  (${r.releaseId})`);
+          const facts = [
+            r.approvedBy ? `approved by ${r.approvedBy}` : undefined,
+            r.policyVersion ? `policy ${r.policyVersion}` : undefined,
+            ...(r.notes ?? []),
+          ].filter(Boolean);
+          if (facts.length > 0) ctx.print(`      ${facts.join('; ')}`);
         }
       }
     });
 }
 
+/** An environment nothing was promoted to yet reads as empty. */
 async function environmentStateOf(ctx: CliContext, app: string, environment: string): Promise<EnvironmentState> {
-  const client = await ctx.client();
-  try {
-    return await client.workflow.getHandle(environmentWorkflowId(app, environment)).query(environmentStateQuery);
-  } catch (err) {
-    if ((err as Error).name === 'WorkflowNotFoundError') return { app, environment, recent: [] };
-    throw err;
-  }
+  return (await queryEnvironmentState(await ctx.client(), app, environment)) ?? { app, environment, recent: [] };
 }
 
 async function runningReleases(ctx: CliContext, app?: string): Promise<Array<{ workflowId: string; stage?: string }>> {
@@ -80,8 +78,4 @@ async function runningReleases(ctx: CliContext, app?: string): Promise<Array<{ w
     if (found.length >= 50) break;
   }
   return found;
-}
-
-function label(q: { version?: string; commit: string }): string {
-  return q.version ? `${q.version} (${shortSha(q.commit)})` : shortSha(q.commit);
 }

@@ -1,23 +1,27 @@
 /**
- * The webhook process: `node dist/client/webhook/main.js`. Reads SLIPWAY_CONFIG (path to
- * slipway.yaml, default ./slipway.yaml), SLIPWAY_WEBHOOK_SECRET, PORT (default 8080), and the
- * Temporal settings of infra/temporal/connection.ts. Stops taking deliveries on SIGTERM/SIGINT and
- * exits once in-flight ones are answered.
+ * The webhook process: `node dist/client/webhook/main.js`. Reads SLIPWAY_WEBHOOK_SECRET, PORT
+ * (default 8080) and the Temporal settings of config/temporal.ts; it holds no copy of the policy
+ * and asks a worker for it. Stops taking deliveries on SIGTERM/SIGINT and exits once in-flight
+ * ones are answered.
  */
-import { loadConfigFile } from '../../config/load.js';
-import { connectClient, temporalSettingsFromEnv } from '../../infra/temporal/connection.js';
+import { temporalSettingsFromEnv } from '../../config/temporal.js';
+import { connectClient } from '../connect.js';
+import { fetchPolicy } from '../policy.js';
 import { createWebhookServer } from './server.js';
 import { startReleaseViaTemporal } from './start-release.js';
 
 async function main(): Promise<void> {
   const secret = process.env.SLIPWAY_WEBHOOK_SECRET;
   if (!secret) throw new Error('SLIPWAY_WEBHOOK_SECRET is not set: deliveries cannot be verified');
-  const config = await loadConfigFile();
   const port = Number(process.env.PORT || 8080);
   const settings = temporalSettingsFromEnv();
   const client = await connectClient(settings);
 
-  const server = createWebhookServer({ secret, config, startRelease: startReleaseViaTemporal(client, settings.taskQueue, config) });
+  const server = createWebhookServer({
+    secret,
+    policy: () => fetchPolicy(client, settings.taskQueue),
+    startRelease: startReleaseViaTemporal(client, settings.taskQueue),
+  });
   await new Promise<void>((resolve) => server.listen(port, process.env.HOST || '0.0.0.0', resolve));
   console.log(`slipway webhook listening on :${port} (namespace ${settings.namespace}, task queue ${settings.taskQueue})`);
 

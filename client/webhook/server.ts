@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Webhooks } from '@octokit/webhooks';
-import type { SlipwayConfig } from '../../config/schema.js';
+import type { PolicySummary } from '../../activities/types.js';
 import { BodyTooLargeError, readBody } from './read-body.js';
 import type { StartRelease } from './start-release.js';
 import { decidePush, PayloadError } from './tag-push.js';
@@ -14,7 +14,8 @@ import { decidePush, PayloadError } from './tag-push.js';
 export interface WebhookServerOptions {
   /** The webhook secret configured on GitHub (SLIPWAY_WEBHOOK_SECRET). */
   secret: string;
-  config: SlipwayConfig;
+  /** The worker's policy as clients see it, asked for each delivery that needs it (it may change). */
+  policy: () => Promise<Pick<PolicySummary, 'apps'>>;
   startRelease: StartRelease;
   /** Default 1 MiB; GitHub caps payloads at 25 MB but tag pushes are small. */
   maxBodyBytes?: number;
@@ -57,9 +58,16 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
     } catch {
       return reply(res, 400, { error: 'the body is not JSON' });
     }
+    let policy;
+    try {
+      policy = await options.policy();
+    } catch (err) {
+      log(JSON.stringify({ webhook: 'failed', delivery, error: err instanceof Error ? err.message : String(err) }));
+      return reply(res, 503, { error: 'cannot read the pipeline policy from a worker; redeliver later' });
+    }
     let decision;
     try {
-      decision = decidePush(payload, options.config);
+      decision = decidePush(payload, policy);
     } catch (err) {
       if (err instanceof PayloadError) return reply(res, 400, { error: err.message });
       throw err;

@@ -4,17 +4,16 @@
  * The workflow id comes from app + tag, so a duplicate delivery lands on the same workflow.
  */
 import type { Client } from '@temporalio/client';
-import type { SlipwayConfig } from '../../config/schema.js';
 import { tagReleaseWorkflowId } from '../../core/ids.js';
 import type { ReleaseInput } from '../../workflows/types.js';
-import { pipelineFor, startReleaseWorkflow } from '../start-release.js';
+import { startReleaseWorkflow } from '../start-release.js';
 import type { TagRelease } from './tag-push.js';
 
 export type StartRelease = (release: TagRelease) => Promise<{ workflowId: string; started: boolean }>;
 
-export function tagReleaseInput(config: SlipwayConfig, release: TagRelease): ReleaseInput {
+export function tagReleaseInput(release: TagRelease): ReleaseInput {
   return {
-    pipeline: pipelineFor(config, release.app),
+    app: release.app,
     commit: release.commit,
     version: release.version,
     startAt: release.startAt,
@@ -24,13 +23,13 @@ export function tagReleaseInput(config: SlipwayConfig, release: TagRelease): Rel
   };
 }
 
-export function startReleaseViaTemporal(client: Client, taskQueue: string, config: SlipwayConfig): StartRelease {
+export function startReleaseViaTemporal(client: Client, taskQueue: string): StartRelease {
   return async (release) => {
     const workflowId = tagReleaseWorkflowId(release.app, release.tag);
     const { started } = await startReleaseWorkflow(client, {
       workflowId,
       taskQueue,
-      input: tagReleaseInput(config, release),
+      input: tagReleaseInput(release),
       summary: `release ${release.app} ${release.tag} to ${release.startAt} (tag push)`,
     });
     return { workflowId, started };

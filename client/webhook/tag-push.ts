@@ -3,7 +3,7 @@
  * in that app's source repository, starts the production promotion of that tag. Everything else
  * is ignored (with the reason). Pure: tested without a server.
  */
-import type { SlipwayConfig } from '../../config/schema.js';
+import type { PolicySummary } from '../../activities/types.js';
 import { tagMatchesPattern, versionFromTag } from '../../core/version.js';
 
 /** The delivery is not a push payload GitHub would send: answered 400. */
@@ -27,7 +27,8 @@ export type PushDecision = { action: 'release'; releases: TagRelease[] } | { act
 
 const SHA = /^[0-9a-f]{40}$/i;
 
-export function decidePush(payload: unknown, config: SlipwayConfig): PushDecision {
+/** `policy` is the worker's policy as clients see it (apps, their source repository, tag rules, environments). */
+export function decidePush(payload: unknown, policy: Pick<PolicySummary, 'apps'>): PushDecision {
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new PayloadError('expected a JSON object');
   const push = payload as Record<string, unknown>;
   const ref = push.ref;
@@ -40,7 +41,7 @@ export function decidePush(payload: unknown, config: SlipwayConfig): PushDecisio
   const tag = ref.slice('refs/tags/'.length);
   const repo = repository.full_name.toLowerCase();
 
-  const apps = Object.entries(config.apps).filter(([, app]) => app.source?.github.toLowerCase() === repo);
+  const apps = Object.entries(policy.apps).filter(([, app]) => app.source?.toLowerCase() === repo);
   if (apps.length === 0) return { action: 'ignore', reason: `no app has source ${repository.full_name}` };
   const matching = apps.filter(([, app]) => tagMatchesPattern(app.tag.pattern, tag));
   if (matching.length === 0) return { action: 'ignore', reason: `tag ${tag} matches no app's tag pattern` };

@@ -5,10 +5,11 @@
  * behind. The suite's test command has already installed dependencies and built, which is the
  * first half of scripts/demo.sh; here the demo's entry runs from the sources, so it is current.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
@@ -98,6 +99,28 @@ function expectNothingLeft(run: DemoRun, dir: string): void {
   expect(processesMentioning(dir)).toEqual([]);
 }
 
+/**
+ * Runs `VAR=value … node dist/client/cli.js …` as the demo printed it, from the repository root
+ * (which has no slipway.yaml), with nothing else in its environment but PATH.
+ */
+async function runPrintedCli(line: string): Promise<{ line: string; stdout: string; stderr: string; code: number }> {
+  const words = line.trim().split(/\s+/);
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
+  while (words[0] && /^[A-Z_]+=/.test(words[0])) {
+    const [name, ...value] = words.shift()!.split('=');
+    env[name!] = value.join('=');
+  }
+  expect(words[0], line).toBe('node');
+  expect(existsSync(join(root, 'slipway.yaml'))).toBe(false);
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, words.slice(1), { cwd: root, env, encoding: 'utf8' });
+    return { line, stdout, stderr, code: 0 };
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; code?: number };
+    return { line, stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: typeof e.code === 'number' ? e.code : -1 };
+  }
+}
+
 describe('npm start (the demo)', () => {
   it('is the package.json start script: install, build, then the built demo', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
@@ -136,13 +159,31 @@ describe('npm start (the demo)', () => {
     expect(production[0]).toMatch(/^[0-9a-f]{40}$/);
     expect(tags('staging'), 'staging holds release 1 again after the rollback').toEqual(production);
 
-    // The generated config: the example's pipeline on the local repo, without GitHub.
+    // The generated slipway.yaml, the demo worker's own policy: the example's pipeline on the local repo, without GitHub.
     const config = parse(readFileSync(join(stateDir, 'slipway.yaml'), 'utf8')) as { gitops: { url: string }; apps: { todoapp: Record<string, unknown> } };
     expect(config.gitops.url).toBe(`file://${gitDir}`);
     expect(config.apps.todoapp.source).toBeUndefined();
 
     // Nothing it started is left running.
     expectNothingLeft({ exit, output, seen }, stateDir);
+  }, 300_000);
+
+  it('stays up after its releases, and the CLI line it prints works as printed: no SLIPWAY_CONFIG, the worker has the policy', async () => {
+    const dir = join(stateParent, 'staying-up');
+    let cli: Promise<{ line: string; stdout: string; stderr: string; code: number }> | undefined;
+    const run = await runDemo(['--state-dir', dir], dir, (output, child) => {
+      const line = /^\s+CLI:\s+(.*)$/m.exec(output)?.[1];
+      if (cli || !line) return;
+      cli = runPrintedCli(line).finally(() => child.kill('SIGINT'));
+    });
+    expect(cli, run.output).toBeDefined();
+    const status = await cli!;
+    expect(status.line).not.toContain('SLIPWAY_CONFIG');
+    expect(status.code, `${status.line}\n${status.stdout}${status.stderr}`).toBe(0);
+    expect(status.stdout).toMatch(/^todoapp\/production: 1\.3\.0 \(gitops [0-9a-f]{7}\)$/m);
+    expect(status.stdout).toMatch(/^todoapp\/staging: 1\.3\.0 \(gitops [0-9a-f]{7}\)$/m);
+    expect(run.exit, run.output).toEqual({ code: 130, signal: null });
+    expectNothingLeft(run, dir);
   }, 300_000);
 
   it('Ctrl-C in the middle of a release stops every process it started', async () => {

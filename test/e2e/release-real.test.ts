@@ -25,6 +25,7 @@ import { approveUpdate, releaseStatusQuery } from '../../workflows/messages.js';
 import type { ReleasePipeline } from '../../workflows/types.js';
 import { readApplication } from '../support/argocd-fixture.js';
 import { commitSha, eventually, startRelease } from '../support/pipelines.js';
+import { TestPolicy } from '../support/policy.js';
 import { startTestWorker, testClient, type RunningWorker } from '../support/temporal.js';
 
 const BAD = commitSha();
@@ -37,10 +38,11 @@ let kube: KubeApiServer;
 let standIn: ArgoStandIn;
 let worker: RunningWorker;
 let client: Client;
+let policy: TestPolicy;
 const notifications: NotifyInput[] = [];
 
 /** The example's slipway.yaml, pointed at the local repository, with test-sized timings. */
-function pipeline(stagingTimeout = '30s'): ReleasePipeline {
+function policyText(stagingTimeout = '30s'): string {
   const example = parse(readFileSync(join(todoappExampleDir(), 'slipway.yaml'), 'utf8')) as {
     gitops: Record<string, unknown>;
     apps: { todoapp: { source?: unknown; environments: Array<Record<string, unknown>> } };
@@ -55,7 +57,13 @@ function pipeline(stagingTimeout = '30s'): ReleasePipeline {
   production.approval = { required: true, timeout: '5m' };
   delete production.freeze;
   delete production.backup;
-  const text = JSON.stringify({ ...example, engine: { heartbeatTimeout: '5s', stepTimeout: '30s' } });
+  return JSON.stringify({ ...example, engine: { heartbeatTimeout: '5s', stepTimeout: '30s' } });
+}
+
+/** Writes `policyText(stagingTimeout)` as the worker's policy: the next release runs under it. */
+function usePolicy(stagingTimeout = '30s'): ReleasePipeline {
+  const text = policyText(stagingTimeout);
+  policy.write(text);
   const config = parseConfig(text, 'todoapp slipway.yaml (test)');
   return { app: 'todoapp', appConfig: config.apps.todoapp!, git: config.gitops, engine: config.engine };
 }
@@ -85,12 +93,17 @@ beforeAll(async () => {
       return { delivered: input.channels.length, failed: 0 };
     },
   };
-  worker = await startTestWorker({
-    ...createGitopsActivities(),
-    ...createArgoActivities({ kubeConfig: kube.kubeConfig, isAncestor }),
-    ...createControlActivities(),
-    ...notify,
-  });
+  policy = TestPolicy.fromText(policyText());
+  worker = await startTestWorker(
+    {
+      ...createGitopsActivities(),
+      ...createArgoActivities({ kubeConfig: kube.kubeConfig, isAncestor }),
+      ...createControlActivities(),
+      ...notify,
+    },
+    undefined,
+    policy.store,
+  );
   client = await testClient();
 });
 
@@ -104,7 +117,7 @@ afterAll(async () => {
 describe('TodoApp release on real git, a real Kubernetes API server and the Argo CD stand-in', () => {
   it('promotes staging then production, each Synced and Healthy at its own commit', async () => {
     const commit = commitSha();
-    const handle = await startRelease(client, worker.taskQueue, pipeline(), commit, { version: '1.2.0' });
+    const handle = await startRelease(client, worker.taskQueue, usePolicy(), commit, { version: '1.2.0' });
     await eventually(() => handle.query(releaseStatusQuery), (s) => s.environments[1]?.phase === 'awaiting-approval', 60_000);
     expect(overlayTags('staging')).toEqual(IMAGES.map(() => commit));
     expect(overlayTags('production')).not.toContain(commit);
@@ -127,7 +140,7 @@ describe('TodoApp release on real git, a real Kubernetes API server and the Argo
   it('rolls staging back by a new commit when the stand-in reports Degraded, and fails naming Argo CD\'s message', async () => {
     const before = overlayTags('staging');
     const headBefore = git('rev-parse', 'main');
-    const handle = await startRelease(client, worker.taskQueue, pipeline(), BAD, { version: '1.3.0' });
+    const handle = await startRelease(client, worker.taskQueue, usePolicy(), BAD, { version: '1.3.0' });
     const error = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
     expect(error).toBeInstanceOf(WorkflowFailedError);
     expect(error.cause?.message).toMatch(/^staging: .*Degraded.*Deployment\/frontend.*\(rolled back at [0-9a-f]{7}\)$/);
@@ -145,7 +158,7 @@ describe('TodoApp release on real git, a real Kubernetes API server and the Argo
 
   it('rolls back when the rollout stays Progressing past the deadline', async () => {
     const before = overlayTags('staging');
-    const handle = await startRelease(client, worker.taskQueue, pipeline('4s'), STUCK, { version: '1.4.0' });
+    const handle = await startRelease(client, worker.taskQueue, usePolicy('4s'), STUCK, { version: '1.4.0' });
     const error = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
     expect(error.cause?.message).toMatch(/^staging: .*Progressing.*\(rolled back at [0-9a-f]{7}\)$/);
     expect(overlayTags('staging')).toEqual(before);

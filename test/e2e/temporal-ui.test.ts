@@ -31,6 +31,7 @@ it('finds a finished release by its app, with its stage and step summaries', asy
   expect(uiUrl, 'the suite starts the dev server with its Web UI').toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   const app = uniqueApp('ui');
   const world = newWorld(app);
+  const pipeline = pipelineFromYaml(app, STAGING_AND_PRODUCTION({ stagingChecks: '[]' }));
   worker = await startTestWorker(world.activities());
   const client = await testClient();
   const commit = commitSha();
@@ -38,7 +39,7 @@ it('finds a finished release by its app, with its stage and step summaries', asy
   const { handle } = await startReleaseWorkflow(client, {
     workflowId,
     taskQueue: worker.taskQueue,
-    input: { pipeline: pipelineFromYaml(app, STAGING_AND_PRODUCTION({ stagingChecks: '[]' })), commit, version: '2.7.1', trigger: 'test' },
+    input: { app: pipeline.app, commit, version: '2.7.1', trigger: 'test' },
   });
   expect((await handle.result()).outcome).toBe('released');
 
@@ -57,6 +58,7 @@ it('finds a finished release by its app, with its stage and step summaries', asy
   await page.getByText('Event History').first().waitFor({ timeout: 30_000 });
   await page.getByText(`ask env/${app}/production to promote 2.7.1`).first().waitFor({ timeout: 30_000 });
   await expect(page.getByText(`release ${app} 2.7.1`).count()).resolves.toBeGreaterThan(0);
+  await expect(page.getByText(`read the policy for ${app}`).count(), 'the policy read is a step of its own').resolves.toBeGreaterThan(0);
   await page.screenshot({ path: join(shots, 'release-history.png'), fullPage: true });
 
   await page.getByRole('tab', { name: 'Search Attributes' }).or(page.getByText('Search Attributes', { exact: true })).first().click();

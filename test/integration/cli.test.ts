@@ -1,14 +1,19 @@
 /**
  * The built `slipway` CLI (dist/client/cli.js, made by `npm run build`) run as a subprocess against
- * the real Temporal server, with a worker whose outside systems are a FakeWorld.
+ * the real Temporal server, with a worker whose outside systems are a FakeWorld. The CLI is given
+ * only Temporal settings: apps, environments and gates come from the worker's own slipway.yaml
+ * (a real file read by the real PolicyStore), never from a file on the operator's side.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { startTestWorker, temporalAddress, type RunningWorker } from '../support/temporal.js';
+import { releaseWorkflowId } from '../../core/ids.js';
+import { TestPolicy } from '../support/policy.js';
+import { startTestWorker, temporalAddress, testClient, type RunningWorker } from '../support/temporal.js';
 import { commitSha, newWorld, uniqueApp } from '../support/pipelines.js';
 import type { FakeWorld } from '../support/fake-world.js';
 
@@ -20,9 +25,15 @@ interface Run {
   stderr: string;
 }
 
-function cli(args: string[], env: Record<string, string>, onStdout?: (all: string) => void): Promise<Run> {
+/**
+ * Runs the CLI with `env` over this process's environment, less any SLIPWAY_CONFIG of its own
+ * (the CLI must not need one); `options.bare` gives it nothing but `env` and PATH.
+ */
+function cli(args: string[], env: Record<string, string>, onStdout?: (all: string) => void, options: { cwd?: string; bare?: boolean } = {}): Promise<Run> {
+  const { SLIPWAY_CONFIG: _ignored, ...inherited } = process.env;
+  const childEnv = options.bare ? { PATH: process.env.PATH ?? '', ...env } : { ...inherited, ...env };
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { env: childEnv, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -34,22 +45,21 @@ function cli(args: string[], env: Record<string, string>, onStdout?: (all: strin
   });
 }
 
+let client: Client;
 let worker: RunningWorker;
 let world: FakeWorld;
 let app: string;
 let env: Record<string, string>;
-let configFile: string;
+let policy: TestPolicy;
 
 beforeAll(async () => {
   expect(existsSync(CLI), `${CLI} is missing: the test command builds it (npm run build)`).toBe(true);
+  client = await testClient();
   app = uniqueApp('todo');
   world = newWorld(app);
   world.updateRules({ healthDelayMs: 1200 }); // long enough for the CLI to show the wait
-  worker = await startTestWorker(world.activities());
   const dir = mkdtempSync(join(tmpdir(), 'slipway-cli-'));
-  configFile = join(dir, 'slipway.yaml');
-  writeFileSync(
-    configFile,
+  policy = TestPolicy.fromText(
     `gitops: { url: "file://${dir}/gitops.git" }
 engine: { heartbeatTimeout: 2s, stepTimeout: 20s }
 apps:
@@ -65,18 +75,29 @@ apps:
         approval: { required: true, timeout: 5m }
 `,
   );
+  worker = await startTestWorker(world.activities(), undefined, policy.store);
   env = {
     TEMPORAL_ADDRESS: temporalAddress(),
     SLIPWAY_TASK_QUEUE: worker.taskQueue,
     SLIPWAY_UI_URL: inject('temporalUiUrl') || 'http://127.0.0.1:8233',
-    SLIPWAY_CONFIG: configFile,
     SLIPWAY_USER: 'carol',
   };
 });
 
 afterAll(async () => {
   await worker?.stop();
+  await client?.connection.close();
 });
+
+async function exists(workflowId: string): Promise<boolean> {
+  try {
+    await client.workflow.getHandle(workflowId).describe();
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
 
 /** Starts `slipway release`, waits until production awaits approval, then runs `decide`. */
 async function releaseUntilApproval(commit: string, version: string, decide: string[]): Promise<{ release: Run; decision: Run }> {
@@ -164,7 +185,8 @@ describe('slipway CLI', () => {
     const badEnv = await cli(['approve', app, 'prod'], env);
     expect(badEnv.code).toBe(2);
     expect(badEnv.stderr).toMatch(/unknown environment "prod" \(known: staging, production\)/);
-    const badConfig = await cli(['status'], { ...env, SLIPWAY_CONFIG: '/nonexistent/slipway.yaml' });
+    // Only the backup schedules still read the operator's slipway.yaml.
+    const badConfig = await cli(['schedules', 'sync'], { ...env, SLIPWAY_CONFIG: '/nonexistent/slipway.yaml' });
     expect(badConfig.code).toBe(2);
     expect(badConfig.stderr).toMatch(/\/nonexistent\/slipway\.yaml: invalid configuration/);
     const help = await cli(['--help'], env);
@@ -173,5 +195,48 @@ describe('slipway CLI', () => {
     for (const command of ['release', 'promote', 'status', 'approve', 'reject', 'rollback', 'history', 'cancel']) {
       expect(help.stdout).toContain(command);
     }
+  });
+
+  it('shows status and history with only Temporal settings: no SLIPWAY_CONFIG, no slipway.yaml in the working directory', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'slipway-cli-nocfg-'));
+    const temporalOnly = { TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS!, SLIPWAY_TASK_QUEUE: env.SLIPWAY_TASK_QUEUE! };
+    expect(existsSync(join(empty, 'slipway.yaml'))).toBe(false);
+
+    const status = await cli(['--json', 'status', app], temporalOnly, undefined, { cwd: empty, bare: true });
+    expect(status.code, status.stderr).toBe(0);
+    const parsed = JSON.parse(status.stdout) as { environments: Array<{ app: string; environment: string; current?: { version?: string } }> };
+    expect(parsed.environments.map((e) => [e.app, e.environment])).toEqual([
+      [app, 'staging'],
+      [app, 'production'],
+    ]);
+    expect(parsed.environments.find((e) => e.environment === 'production')?.current?.version).toMatch(/^\d+\.\d+\.\d+$/);
+
+    const history = await cli(['history', app], temporalOnly, undefined, { cwd: empty, bare: true });
+    expect(history.code, history.stderr).toBe(0);
+    expect(history.stdout).toContain(`${app}/staging:`);
+    expect(history.stdout).toContain(`${app}/production:`);
+    expect(history.stdout).toMatch(/promote\s+1\.0\.0\s+promoted/);
+  });
+
+  it('exits 2 for a release of an app the worker’s policy lacks, even when the local slipway.yaml has it, and starts no workflow', async () => {
+    const stranger = uniqueApp('stranger');
+    const commit = commitSha();
+    const local = join(mkdtempSync(join(tmpdir(), 'slipway-cli-local-')), 'slipway.yaml');
+    writeFileSync(
+      local,
+      `gitops: { url: /tmp/operator-gitops.git }
+apps:
+  ${stranger}:
+    images: [shop/web]
+    environments:
+      - { name: production, overlay: overlays/production, argocd: { application: ${stranger}-production } }
+`,
+    );
+    const run = await cli(['release', stranger, commit], { ...env, SLIPWAY_CONFIG: local });
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stderr).toContain(`error: unknown app "${stranger}"`);
+    expect(run.stderr).toContain(`has: ${app}`);
+    expect(run.stdout).not.toContain('started:');
+    expect(await exists(releaseWorkflowId(stranger, commit))).toBe(false);
   });
 });

@@ -11,6 +11,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { parseConfig, type SlipwayConfig } from '../../config/schema.js';
 import { SEARCH_ATTRIBUTES } from '../../core/search-attributes.js';
 import { kustomizePath } from '../../infra/kustomize.js';
+import { dockerStages } from '../support/dockerfile.js';
 
 const root = process.cwd();
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -35,43 +36,29 @@ function secretVarsOf(config: SlipwayConfig): string[] {
 }
 
 // ------------------------------------------------------------------------------------ Dockerfile
-interface Stage {
-  from: string;
-  name?: string;
-  lines: string[];
-}
-
-function dockerStages(text: string): Stage[] {
-  const stages: Stage[] = [];
-  const logical = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  for (const line of logical) {
-    const from = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/i.exec(line);
-    if (from) stages.push({ from: from[1]!, name: from[2], lines: [] });
-    else stages.at(-1)?.lines.push(line);
-  }
-  return stages;
-}
-
 describe('Dockerfile', () => {
   const stages = dockerStages(read('Dockerfile'));
   const stage = (name: string) => stages.find((s) => s.name === name)!;
 
   it('builds in one stage, installs production packages in another, and runs from a slim runtime', () => {
-    expect(stages.map((s) => s.name)).toEqual(['build', 'deps', 'runtime']);
-    expect(stage('build').lines).toEqual(expect.arrayContaining([expect.stringMatching(/^RUN npm ci\b/), 'RUN npm run build']));
+    expect(stages.map((s) => s.name)).toEqual(['kustomize', 'build', 'deps', 'runtime']);
+    expect(stage('build').lines).toEqual(expect.arrayContaining([expect.stringMatching(/^RUN npm ci\b/), 'RUN npm run build:runtime']));
     expect(stage('deps').lines).toContainEqual(expect.stringMatching(/^RUN npm ci .*--omit=dev/));
     const runtime = stage('runtime').lines;
     expect(runtime).toContain('COPY --from=deps /app/node_modules ./node_modules');
     expect(runtime).toContain('COPY --from=build /app/dist ./dist');
+    // The worker renders every overlay edit before committing it (activities/gitops/verify-edit.ts).
+    expect(stage('kustomize').lines).toContainEqual(expect.stringMatching(/go install .*sigs\.k8s\.io\/kustomize\/kustomize\/v5@\$\{KUSTOMIZE_VERSION\}/));
+    expect(runtime).toContain('COPY --from=kustomize /go/bin/kustomize /usr/local/bin/kustomize');
     expect(runtime, 'ESM needs package.json ("type": "module") next to dist').toContain('COPY package.json ./');
     expect(runtime, 'the GitOps activities run the git CLI').toContainEqual(expect.stringMatching(/apt-get install .*\bgit\b/));
     expect(runtime).toContain('USER node');
   });
 
-  it('copies every source folder the build compiles, and nothing the .dockerignore drops', () => {
-    const include = (JSON.parse(read('tsconfig.build.json')) as { include: string[] }).include;
+  it('copies every source folder the runtime build compiles, and nothing the .dockerignore drops', () => {
+    const include = (JSON.parse(read('tsconfig.runtime.json')) as { include: string[] }).include;
     const copied = stage('build').lines.filter((l) => l.startsWith('COPY ')).flatMap((l) => l.split(/\s+/).slice(1, -1));
-    expect(copied).toEqual(expect.arrayContaining([...include, 'tsconfig.json', 'tsconfig.build.json']));
+    expect(copied).toEqual(expect.arrayContaining([...include, 'tsconfig.json', 'tsconfig.runtime.json']));
     const ignored = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
     expect(ignored).toEqual(expect.arrayContaining(['node_modules', 'dist', '.env']));
     for (const folder of include) expect(ignored).not.toContain(folder);

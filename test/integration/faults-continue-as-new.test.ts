@@ -7,6 +7,7 @@
 import { afterAll, expect, it } from 'vitest';
 import { environmentWorkflowId } from '../../core/ids.js';
 import { commitSha, eventually, newWorld, pipelineFromYaml, startRelease, uniqueApp } from '../support/pipelines.js';
+import { TestPolicy } from '../support/policy.js';
 import { startTestWorker, testClient, type RunningWorker } from '../support/temporal.js';
 
 const LIMIT = 5;
@@ -20,8 +21,10 @@ afterAll(async () => {
 it('answers every release across the environment workflow continuing as new', async () => {
   const app = uniqueApp('can');
   const world = newWorld(app, ['overlays/staging']);
-  worker = await startTestWorker(world.activities());
-  const client = await testClient();
+  // The limit is the worker's: its policy says when an environment continues as new.
+  const policy = new TestPolicy(`
+gitops: { url: /tmp/unused-in-workflow-tests.git, branch: main }
+engine: { heartbeatTimeout: 2s, stepTimeout: 20s, historyPerEnvironment: ${LIMIT} }`);
   const pipeline = pipelineFromYaml(
     app,
     `
@@ -30,8 +33,11 @@ it('answers every release across the environment workflow continuing as new', as
         argocd: { application: APP-staging, timeout: 20s }
         checks: []
 `,
+    '',
+    policy,
   );
-  pipeline.engine.historyPerEnvironment = LIMIT;
+  worker = await startTestWorker(world.activities(), undefined, policy.store);
+  const client = await testClient();
   const outcomes: string[] = [];
   for (let i = 0; i < RELEASES; i++) {
     const handle = await startRelease(client, worker.taskQueue, pipeline, commitSha(), { version: `4.0.${i}` });

@@ -20,6 +20,7 @@ import type { ReleasePipeline } from '../../workflows/types.js';
 import { FakeWorld } from '../support/fake-world.js';
 import { flakySshRemote } from '../support/flaky-ssh-remote.js';
 import { commitSha, eventually, startRelease, uniqueApp } from '../support/pipelines.js';
+import { TestPolicy } from '../support/policy.js';
 import { startTestWorker, testClient, type RunningWorker } from '../support/temporal.js';
 
 const run = promisify(execFile);
@@ -30,9 +31,9 @@ afterAll(async () => {
   await worker?.stop();
 });
 
-function pipelineFor(app: string, url: string): ReleasePipeline {
-  const config = parseConfig(
-    `
+/** The worker's policy for this test: the app promoted through the (flaky) remote at `url`. */
+function policyFor(app: string, url: string): { policy: TestPolicy; pipeline: ReleasePipeline } {
+  const text = `
 gitops: { url: "${url}", branch: main, author: { name: Slipway, email: slipway@example.com } }
 engine: { heartbeatTimeout: 2s, stepTimeout: 20s }
 apps:
@@ -48,10 +49,9 @@ apps:
       - name: production
         overlay: 1.2/overlays/production
         argocd: { application: ${app}-production, timeout: 20s }
-`,
-    `${app}.slipway.yaml`,
-  );
-  return { app, appConfig: config.apps[app]!, git: config.gitops, engine: config.engine };
+`;
+  const config = parseConfig(text, `${app}.slipway.yaml`);
+  return { policy: TestPolicy.fromText(text), pipeline: { app, appConfig: config.apps[app]!, git: config.gitops, engine: config.engine } };
 }
 
 /** Argo CD for this test: "Synced and Healthy" as soon as the commit is on the remote branch. */
@@ -73,14 +73,19 @@ it('retries a promotion while the git remote refuses pushes and lands exactly on
   const world = new FakeWorld(join(dir, 'world'));
   world.setRules({ initial: {}, applications: {} });
 
-  worker = await startTestWorker({
-    ...world.activities(),
-    ...createGitopsActivities({ env: remote.env, maxBackoffMs: 200 }),
-    ...commitOnBranchArgo(repo.barePath),
-  });
+  const { policy, pipeline } = policyFor(app, remote.url);
+  worker = await startTestWorker(
+    {
+      ...world.activities(),
+      ...createGitopsActivities({ env: remote.env, maxBackoffMs: 200 }),
+      ...commitOnBranchArgo(repo.barePath),
+    },
+    undefined,
+    policy.store,
+  );
   const client = await testClient();
   const commit = commitSha();
-  const handle = await startRelease(client, worker.taskQueue, pipelineFor(app, remote.url), commit, { version: '1.3.0' });
+  const handle = await startRelease(client, worker.taskQueue, pipeline, commit, { version: '1.3.0' });
 
   // The remote goes down before the first push, and comes back a few seconds after it first refused.
   remote.refusePushes();

@@ -56,6 +56,7 @@ afterAll(async () => {
 });
 
 const NOTIFY = `        notify: { discord: { urlFromEnv: DISCORD_WEBHOOK_URL } }`;
+const BACKUP = `        backup: { schedule: "0 3 * * *", postgres: { urlFromEnv: DATABASE_URL }, keep: 3 }`;
 
 it('finds no token, connection string or webhook secret in any workflow history', async () => {
   const good = uniqueApp('scan');
@@ -70,15 +71,9 @@ it('finds no token, connection string or webhook secret in any workflow history'
     badTags: [badCommit],
   });
 
-  worker = await startTestWorker({
-    ...world.activities(),
-    ...createNotifyActivities(),
-    ...createBackupActivities({ store: new DirectoryBackupStore(mkdtempSync(join(tmpdir(), 'slipway-scan-backups-'))) }),
-  });
-  const client = await testClient();
-
   const withNotify = (envs: string) => envs.replace(/(argocd: \{[^}]*\}\n)/g, `$1${NOTIFY}\n`);
-  const goodPipeline = pipelineFromYaml(good, withNotify(STAGING_AND_PRODUCTION({ stagingChecks: '[]' })));
+  // Production's backup is in the worker's policy: the guard lets the backup activities use DATABASE_URL.
+  const goodPipeline = pipelineFromYaml(good, withNotify(STAGING_AND_PRODUCTION({ stagingChecks: '[]', production: BACKUP })));
   const badPipeline = pipelineFromYaml(
     bad,
     withNotify(`
@@ -88,6 +83,13 @@ it('finds no token, connection string or webhook secret in any workflow history'
 `),
   );
   expect(goodPipeline.appConfig.source?.tokenFromEnv).toBe('GITHUB_TOKEN');
+
+  worker = await startTestWorker({
+    ...world.activities(),
+    ...createNotifyActivities(),
+    ...createBackupActivities({ store: new DirectoryBackupStore(mkdtempSync(join(tmpdir(), 'slipway-scan-backups-'))) }),
+  });
+  const client = await testClient();
 
   const goodCommit = commitSha();
   const released = await (await startRelease(client, worker.taskQueue, goodPipeline, goodCommit, { version: '9.0.0' })).result();
@@ -102,7 +104,10 @@ it('finds no token, connection string or webhook secret in any workflow history'
     taskQueue: worker.taskQueue,
     args: [{ app: good, environment: 'production', databaseUrlFromEnv: 'DATABASE_URL', keep: 3, notify: [{ discord: { urlFromEnv: 'DISCORD_WEBHOOK_URL' } }] }],
   });
-  await expect(backup.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+  const backupFailure = await backup.result().catch((e: unknown) => e);
+  expect(backupFailure).toBeInstanceOf(WorkflowFailedError);
+  // It failed connecting with the URL read from the env, not refused before: the secret was really used.
+  expect(String((backupFailure as WorkflowFailedError).cause?.message)).toMatch(/cannot reach the database at 127\.0\.0\.1:\d+\/todoapp \(URL from DATABASE_URL\)/);
 
   // The secrets were really used: notifications reached the webhook URL read from the env.
   expect(received.some((r) => r.includes(WEBHOOK_SECRET))).toBe(true);

@@ -15,6 +15,7 @@ import { startDevServer, type DevServer } from '../../infra/temporal/dev-server.
 import { freePort } from '../../infra/ports.js';
 import { releaseStatusQuery } from '../../workflows/messages.js';
 import { STAGING_AND_PRODUCTION, commitSha, eventually, newWorld, pipelineFromYaml, startRelease, uniqueApp } from '../support/pipelines.js';
+import { suitePolicy } from '../support/policy.js';
 import { uniqueTaskQueue } from '../support/temporal.js';
 import { isRunning, killWorker, startWorkerProcess, type WorkerProcessEnv } from '../support/worker-processes.js';
 
@@ -53,12 +54,14 @@ it('completes a release when the Temporal server is stopped and restarted mid-re
   const app = uniqueApp('restart');
   const world = newWorld(app);
   world.updateRules({ healthDelayMs: 3000 });
+  // The app is in the workers' policy file before the first worker process reads it.
+  const pipeline = pipelineFromYaml(app, STAGING_AND_PRODUCTION(), '    build: { command: "make images" }');
   const taskQueue = uniqueTaskQueue('faults-restart');
   let workerStarts = 0;
-  void superviseWorker({ temporalAddress: server.address, taskQueue, worldDir: world.dir, workflowBundle: inject('workflowBundlePath') }, () => workerStarts++);
+  const env = { temporalAddress: server.address, taskQueue, worldDir: world.dir, workflowBundle: inject('workflowBundlePath'), policyFile: suitePolicy().file };
+  void superviseWorker(env, () => workerStarts++);
   await eventually(async () => workerStarts, (n) => n >= 1, 60_000);
 
-  const pipeline = pipelineFromYaml(app, STAGING_AND_PRODUCTION(), '    build: { command: "make images" }');
   const commit = commitSha();
   const before = await connect(server.address);
   const handle = await startRelease(before, taskQueue, pipeline, commit, { version: '7.0.0' });

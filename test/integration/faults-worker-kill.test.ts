@@ -13,6 +13,7 @@ import { imagesForCommit } from '../../core/images.js';
 import { tagName } from '../../core/version.js';
 import { FakeWorld } from '../support/fake-world.js';
 import { IMAGES, commitSha, pipelineFromYaml, startRelease, uniqueApp } from '../support/pipelines.js';
+import { suitePolicy } from '../support/policy.js';
 import { seededRandom } from '../support/seeded-random.js';
 import { temporalAddress, testClient, uniqueTaskQueue } from '../support/temporal.js';
 import { killWorker, startWorkerProcess } from '../support/worker-processes.js';
@@ -49,18 +50,19 @@ it('completes 20 releases across randomly killed workers with every side effect 
     healthDelayMs: 1000,
   });
 
-  const client = await testClient();
-  const taskQueue = uniqueTaskQueue('faults-kill');
-  const env = { temporalAddress: temporalAddress(), taskQueue, worldDir: world.dir, workflowBundle: inject('workflowBundlePath') };
-  let worker = await startWorkerProcess(env);
-  workers.push(worker);
-
+  // Every app is in the workers' policy file before the first worker process reads it.
   const releases = apps.map((app, i) => ({
     app,
     commit: commitSha(),
     version: `3.${Math.floor(i / BATCH)}.${i % BATCH}`,
     pipeline: pipelineFromYaml(app, ENVIRONMENTS, '    build: { command: "make images" }'),
   }));
+
+  const client = await testClient();
+  const taskQueue = uniqueTaskQueue('faults-kill');
+  const env = { temporalAddress: temporalAddress(), taskQueue, worldDir: world.dir, workflowBundle: inject('workflowBundlePath'), policyFile: suitePolicy().file };
+  let worker = await startWorkerProcess(env);
+  workers.push(worker);
   const kills: string[] = [];
   const outcomes: string[] = [];
 

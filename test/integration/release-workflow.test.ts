@@ -4,14 +4,11 @@
  * approvals, freeze windows, and two releases racing for one environment.
  */
 import { createServer, type Server } from 'node:http';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { environmentWorkflowId } from '../../core/ids.js';
 import { approveSignal, approveUpdate, environmentStateQuery, rejectSignal, rejectUpdate, releaseStatusQuery } from '../../workflows/messages.js';
-import { startTestWorker, testClient, type RunningWorker } from '../support/temporal.js';
+import { saveHistory, startTestWorker, testClient, type RunningWorker } from '../support/temporal.js';
 import {
   STAGING_AND_PRODUCTION,
   commitSha,
@@ -33,18 +30,11 @@ afterAll(async () => {
   await Promise.all(workers.map((w) => w.stop()));
 });
 
+/** A worker acting on `world`; start it once the test's app is in the policy (a policy without apps does not load). */
 async function workerFor(world: FakeWorld): Promise<string> {
   const w = await startTestWorker(world.activities());
   workers.push(w);
   return w.taskQueue;
-}
-
-async function saveHistory(name: string, workflowId: string): Promise<void> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  const dir = join(process.cwd(), 'test-output', 'histories');
-  mkdirSync(dir, { recursive: true });
-  // The same JSON as `temporal workflow show --output json`; test/histories/ keeps reviewed copies.
-  writeFileSync(join(dir, `${name}.json`), historyToJSON(history));
 }
 
 /** The id of the first promotion child an environment workflow started. */
@@ -58,8 +48,8 @@ describe('release workflow', () => {
   it('carries a build through build, staging, checks, tag and production', async () => {
     const app = uniqueApp();
     const world = newWorld(app);
-    const taskQueue = await workerFor(world);
     const pipeline = pipelineFromYaml(app, STAGING_AND_PRODUCTION(), '    build: { command: "make images" }');
+    const taskQueue = await workerFor(world);
     const commit = commitSha();
 
     const handle = await startRelease(client, taskQueue, pipeline, commit, { version: '1.4.0' });
@@ -94,20 +84,21 @@ describe('release workflow', () => {
     expect(effects.filter((e) => e.type === 'notify').map((e) => (e as { event: { kind: string } }).event.kind)).toEqual(
       expect.arrayContaining(['promoted', 'release-succeeded']),
     );
-    await saveHistory('release-success', handle.workflowId);
-    await saveHistory('promotion-success', await promotionIdOf(app, 'production'));
-    await saveHistory('environment-success', environmentWorkflowId(app, 'staging'));
+    await saveHistory(client, 'release-success', handle.workflowId);
+    await saveHistory(client, 'promotion-success', await promotionIdOf(app, 'production'));
+    await saveHistory(client, 'environment-success', environmentWorkflowId(app, 'staging'));
   });
 
   it('rolls staging back when Argo CD reports it Degraded and fails the release with the reason', async () => {
     const app = uniqueApp();
     const world = newWorld(app);
+    const pipeline = pipelineFromYaml(app, STAGING_AND_PRODUCTION());
     const taskQueue = await workerFor(world);
     const commit = commitSha();
     world.updateRules({ badTags: [commit] });
     const before = world.overlayImages('overlays/staging');
 
-    const handle = await startRelease(client, taskQueue, pipelineFromYaml(app, STAGING_AND_PRODUCTION()), commit, { version: '2.0.0' });
+    const handle = await startRelease(client, taskQueue, pipeline, commit, { version: '2.0.0' });
     const error = await handle.result().catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(WorkflowFailedError);
@@ -130,8 +121,8 @@ describe('release workflow', () => {
 
     const promotionId = await promotionIdOf(app, 'staging');
     expect(promotionId).toMatch(new RegExp(`^promotion/${app}/staging/`));
-    await saveHistory('promotion-rollback', promotionId);
-    await saveHistory('release-rollback', handle.workflowId);
+    await saveHistory(client, 'promotion-rollback', promotionId);
+    await saveHistory(client, 'release-rollback', handle.workflowId);
   });
 
   it('rolls back when a check fails after the environment is healthy', async () => {
@@ -144,9 +135,10 @@ describe('release workflow', () => {
     try {
       const app = uniqueApp();
       const world = newWorld(app);
-      const taskQueue = await workerFor(world);
       const checks = `[ { http: { url: "${url}", expectStatus: 200, attempts: 2, interval: 100ms, timeout: 2s } } ]`;
-      const handle = await startRelease(client, taskQueue, pipelineFromYaml(app, STAGING_AND_PRODUCTION({ stagingChecks: checks })), commitSha());
+      const pipeline = pipelineFromYaml(app, STAGING_AND_PRODUCTION({ stagingChecks: checks }));
+      const taskQueue = await workerFor(world);
+      const handle = await startRelease(client, taskQueue, pipeline, commitSha());
       const error = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
       expect(error).toBeInstanceOf(WorkflowFailedError);
       expect(error.cause?.message).toMatch(/^staging: GET http:\/\/127\.0\.0\.1:\d+\/healthz did not answer 200 in 2 attempts; last: status 503 \(rolled back at [0-9a-f]{7}\)$/);
@@ -164,8 +156,9 @@ describe('release workflow', () => {
     async function releaseAwaitingApproval(version?: string) {
       const app = uniqueApp();
       const world = newWorld(app);
+      const pipeline = pipelineFromYaml(app, approvalYaml());
       const taskQueue = await workerFor(world);
-      const handle = await startRelease(client, taskQueue, pipelineFromYaml(app, approvalYaml()), commitSha(), { version });
+      const handle = await startRelease(client, taskQueue, pipeline, commitSha(), { version });
       const production = client.workflow.getHandle(environmentWorkflowId(app, 'production'));
       const waiting = await eventually(() => handle.query(releaseStatusQuery), (s) => s.environments[1]?.phase === 'awaiting-approval');
       return { app, world, handle, production, waiting };
@@ -217,8 +210,9 @@ describe('release workflow', () => {
     it('ends the release when no approval comes before the deadline', async () => {
       const app = uniqueApp();
       const world = newWorld(app);
+      const pipeline = pipelineFromYaml(app, approvalYaml('2s'));
       const taskQueue = await workerFor(world);
-      const handle = await startRelease(client, taskQueue, pipelineFromYaml(app, approvalYaml('2s')), commitSha());
+      const handle = await startRelease(client, taskQueue, pipeline, commitSha());
       const error = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
       expect((error.cause as { type?: string }).type).toBe('ApprovalTimedOut');
       expect(error.cause?.message).toMatch(/^production: no approval within 2s; nothing was promoted there/);
@@ -231,7 +225,6 @@ describe('release workflow', () => {
   it('holds production during a freeze window, says so in the status, and promotes when it ends', async () => {
     const app = uniqueApp();
     const world = newWorld(app);
-    const taskQueue = await workerFor(world);
     // A window that opened at the start of this minute and closes 6 s from now.
     const now = Date.now();
     const opened = Math.floor(now / 60_000) * 60_000;
@@ -239,6 +232,7 @@ describe('release workflow', () => {
     const at = new Date(opened);
     const freeze = `        freeze: [ { cron: "${at.getUTCMinutes()} ${at.getUTCHours()} * * *", duration: ${closesAt - opened}ms, reason: release freeze } ]`;
     const pipeline = pipelineFromYaml(app, STAGING_AND_PRODUCTION({ stagingChecks: '[]', production: freeze }));
+    const taskQueue = await workerFor(world);
     const handle = await startRelease(client, taskQueue, pipeline, commitSha());
 
     const frozen = await eventually(() => handle.query(releaseStatusQuery), (s) => s.environments[1]?.phase === 'frozen', 30_000);
@@ -255,9 +249,10 @@ describe('release workflow', () => {
     const app = uniqueApp();
     const world = newWorld(app);
     world.updateRules({ healthDelayMs: 4000 });
+    const pipeline = pipelineFromYaml(app, STAGING_AND_PRODUCTION());
     const taskQueue = await workerFor(world);
     const before = world.overlayImages('overlays/staging');
-    const handle = await startRelease(client, taskQueue, pipelineFromYaml(app, STAGING_AND_PRODUCTION()), commitSha());
+    const handle = await startRelease(client, taskQueue, pipeline, commitSha());
     await eventually(() => handle.query(releaseStatusQuery), (s) => s.environments[0]?.phase === 'waiting-health');
 
     await handle.cancel();
@@ -277,11 +272,11 @@ describe('release workflow', () => {
     const app = uniqueApp();
     const world = newWorld(app, ['overlays/staging']);
     world.updateRules({ healthDelayMs: 1500 });
-    const taskQueue = await workerFor(world);
     const pipeline = pipelineFromYaml(app, `
       - name: staging
         overlay: overlays/staging
         argocd: { application: ${app}-staging, timeout: 20s }`);
+    const taskQueue = await workerFor(world);
     const [a, b, c] = [commitSha(), commitSha(), commitSha()];
 
     const first = await startRelease(client, taskQueue, pipeline, a);
@@ -308,7 +303,7 @@ describe('release workflow', () => {
     expect(world.commits('overlays/staging').map((x) => x.context.sourceCommit)).toEqual([a, c]);
     const waits = world.effects().filter((e) => e.type === 'health-wait');
     expect(waits.map((w) => (w as { phase: string }).phase)).toEqual(['start', 'end', 'start', 'end']);
-    await saveHistory('release-superseded', second.workflowId);
-    await saveHistory('environment-race', environmentWorkflowId(app, 'staging'));
+    await saveHistory(client, 'release-superseded', second.workflowId);
+    await saveHistory(client, 'environment-race', environmentWorkflowId(app, 'staging'));
   });
 });

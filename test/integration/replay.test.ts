@@ -2,7 +2,8 @@
  * Replays recorded workflow histories (test/histories/) against today's workflow code. A change
  * that would break running workflows — a reordered step, a new activity without `patched()` —
  * fails here with a non-determinism error. Record new histories with
- * `npx vitest run test/integration/release-workflow.test.ts` (they land in test-output/histories/).
+ * `npx vitest run test/integration/release-workflow.test.ts test/integration/backup.test.ts`
+ * (they land in test-output/histories/).
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,8 +15,17 @@ const dir = join(process.cwd(), 'test', 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
 
 describe('replay of recorded histories', () => {
-  it('has histories for success, rollback and superseded releases', () => {
-    expect(files).toEqual(expect.arrayContaining(['release-success.json', 'promotion-rollback.json', 'release-superseded.json']));
+  it('has histories for success, rollback and superseded releases, and for good and failed backups', () => {
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'release-success.json',
+        'promotion-rollback.json',
+        'release-superseded.json',
+        'backup-success.json',
+        'backup-verify-failed.json',
+        'backup-dump-failed.json',
+      ]),
+    );
   });
 
   it.each(files)('%s replays without non-determinism', async (file) => {

@@ -1,24 +1,62 @@
 /**
- * The tag-push webhook on a real port, starting releases on the suite's real Temporal dev server
- * (on a task queue with no worker: the workflow exists and waits, which is all these tests need).
- * Deliveries are GitHub's own example payloads, signed as GitHub signs them.
+ * The tag-push webhook on a real port, starting releases on the suite's real Temporal dev server.
+ * The webhook holds no copy of the policy: it asks the worker on its task queue, which reads its
+ * own slipway.yaml (a real file, through the real PolicyStore). Production needs an approval in
+ * that policy, so a started release runs up to the gate and waits there. Deliveries are GitHub's
+ * own example payloads, signed as GitHub signs them.
  */
 import { randomUUID } from 'node:crypto';
 import { request, type Server } from 'node:http';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchPolicy, PolicyUnavailableError } from '../../client/policy.js';
 import { createWebhookServer } from '../../client/webhook/server.js';
 import { startReleaseViaTemporal } from '../../client/webhook/start-release.js';
 import { tagReleaseWorkflowId } from '../../core/ids.js';
+import { releaseStatusQuery } from '../../workflows/messages.js';
 import type { ReleaseInput } from '../../workflows/types.js';
-import { testClient, uniqueTaskQueue } from '../support/temporal.js';
-import { branchPushPayload, helloWorldConfig, sign, tagPushPayload } from '../support/webhook-payloads.js';
+import { eventually, newWorld } from '../support/pipelines.js';
+import { TestPolicy } from '../support/policy.js';
+import { startTestWorker, testClient, type RunningWorker } from '../support/temporal.js';
+import { branchPushPayload, sign, tagPushPayload } from '../support/webhook-payloads.js';
 
 const SECRET = `whsec-${randomUUID()}`;
-const config = helloWorldConfig();
+
+/** The worker's slipway.yaml: `hello` is built from GitHub's example repository; `extraApps` are more entries under `apps:`. */
+function policyText(extraApps = ''): string {
+  return `
+gitops: { url: /tmp/gitops.git, branch: main }
+engine: { heartbeatTimeout: 2s, stepTimeout: 20s }
+apps:
+  hello:
+    source: { github: Codertocat/Hello-World }
+    images: [hello/web]
+    environments:
+      - { name: staging, overlay: overlays/staging, argocd: { application: hello-staging } }
+      - name: production
+        overlay: overlays/production
+        argocd: { application: hello-production }
+        approval: { required: true, timeout: 1h }
+${extraApps}`;
+}
+
+/** A second app in the same repository, released from tags of its own. */
+const API_APP = `
+  hello-api:
+    source: { github: Codertocat/Hello-World }
+    images: [hello/api]
+    tag: { format: 'api-v{version}', pattern: 'api-v*.*.*' }
+    environments:
+      - name: production
+        overlay: overlays/api-production
+        argocd: { application: hello-api-production }
+        approval: { required: true, timeout: 1h }
+`;
 
 let client: Client;
+let worker: RunningWorker;
+let policy: TestPolicy;
 let server: Server;
 let base: string;
 const logLines: string[] = [];
@@ -26,10 +64,12 @@ const started: string[] = [];
 
 beforeAll(async () => {
   client = await testClient();
-  const startRelease = startReleaseViaTemporal(client, uniqueTaskQueue('webhook-no-worker'), config);
+  policy = TestPolicy.fromText(policyText());
+  worker = await startTestWorker(newWorld('hello', ['overlays/staging', 'overlays/production', 'overlays/api-production']).activities(), undefined, policy.store);
+  const startRelease = startReleaseViaTemporal(client, worker.taskQueue);
   server = createWebhookServer({
     secret: SECRET,
-    config,
+    policy: () => fetchPolicy(client, worker.taskQueue),
     maxBodyBytes: 64 * 1024,
     log: (line) => logLines.push(line),
     startRelease: async (release) => {
@@ -46,6 +86,7 @@ afterAll(async () => {
   for (const id of new Set(started)) await client.workflow.getHandle(id).terminate('test cleanup').catch(() => undefined);
   server?.closeAllConnections();
   await new Promise((resolve) => server?.close(resolve));
+  await worker?.stop();
   await client?.connection.close();
 });
 
@@ -53,13 +94,17 @@ afterAll(async () => {
 const freshTag = () => `v1.${Math.floor(Math.random() * 1e6)}.${Math.floor(Math.random() * 1000)}`;
 
 async function deliver(body: string, headers: Record<string, string>): Promise<{ status: number; json: any }> {
-  const response = await fetch(base, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+  return deliverTo(base, body, headers);
+}
+
+async function deliverTo(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; json: any }> {
+  const response = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
   return { status: response.status, json: await response.json() };
 }
 
-async function signedDelivery(payload: unknown, event = 'push') {
+async function signedDelivery(payload: unknown, event = 'push', to = base) {
   const body = JSON.stringify(payload);
-  return deliver(body, { 'x-github-event': event, 'x-github-delivery': randomUUID(), 'x-hub-signature-256': await sign(SECRET, body) });
+  return deliverTo(to, body, { 'x-github-event': event, 'x-github-delivery': randomUUID(), 'x-hub-signature-256': await sign(SECRET, body) });
 }
 
 async function exists(workflowId: string): Promise<boolean> {
@@ -77,7 +122,7 @@ describe('tag-push webhook', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
 
-  it('starts the production promotion of a pushed tag, as one release workflow', async () => {
+  it('starts the production promotion of a pushed tag, as one release workflow that names the app and carries no pipeline', async () => {
     const tag = freshTag();
     const { status, json } = await signedDelivery(tagPushPayload(tag));
     expect(status).toBe(202);
@@ -92,13 +137,64 @@ describe('tag-push webhook', () => {
     const payload = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
     const input = defaultPayloadConverter.fromPayload<ReleaseInput>(payload);
     expect(input).toMatchObject({
+      app: 'hello',
       commit: '6113728f27ae82c7b1a177c8d03f9e96e0adf246',
       version: tag.slice(1),
       startAt: 'production',
       skipBuild: true,
       skipTag: true,
-      pipeline: { app: 'hello', git: { url: '/tmp/gitops.git', branch: 'main' } },
     });
+    expect(input.pipeline, 'the worker reads the pipeline from its own policy').toBeUndefined();
+    expect(JSON.stringify(input)).not.toContain('/tmp/gitops.git');
+
+    // The worker ran it under its own policy: production's approval gate holds it.
+    const progress = await eventually(
+      () => handle.query(releaseStatusQuery),
+      (s) => s.environments.some((e) => e.environment === 'production' && e.phase === 'awaiting-approval'),
+      30_000,
+    );
+    expect(progress.policy?.source).toBe(policy.file);
+  });
+
+  it('follows the worker’s policy file as it changes, without a restart of the webhook', async () => {
+    const tag = `api-v2.${Math.floor(Math.random() * 1e6)}.0`;
+    const before = await signedDelivery(tagPushPayload(tag));
+    expect(before.status).toBe(202);
+    expect(before.json.ignored).toContain('matches no app');
+    expect(await exists(tagReleaseWorkflowId('hello-api', tag))).toBe(false);
+
+    policy.write(policyText(API_APP));
+    try {
+      const after = await signedDelivery(tagPushPayload(tag));
+      expect(after.status).toBe(202);
+      expect(after.json).toMatchObject({ started: true, releases: [{ app: 'hello-api', tag, started: true }] });
+      const description = await client.workflow.getHandle(tagReleaseWorkflowId('hello-api', tag)).describe();
+      expect(description.status.name).toBe('RUNNING');
+    } finally {
+      policy.write(policyText());
+    }
+  });
+
+  it('answers 503 and starts nothing when no worker tells it the policy', async () => {
+    const unreachable = createWebhookServer({
+      secret: SECRET,
+      policy: () => Promise.reject(new PolicyUnavailableError('no worker on task queue "nobody"')),
+      log: (line) => logLines.push(line),
+      startRelease: async () => {
+        throw new Error('must not start a release without the policy');
+      },
+    });
+    await new Promise<void>((resolve) => unreachable.listen(0, '127.0.0.1', resolve));
+    try {
+      const tag = freshTag();
+      const { status, json } = await signedDelivery(tagPushPayload(tag), 'push', `http://127.0.0.1:${(unreachable.address() as { port: number }).port}`);
+      expect(status).toBe(503);
+      expect(json.error).toContain('policy');
+      expect(await exists(tagReleaseWorkflowId('hello', tag))).toBe(false);
+    } finally {
+      unreachable.closeAllConnections();
+      await new Promise((resolve) => unreachable.close(resolve));
+    }
   });
 
   it('starts one workflow for the same delivery sent 20 times at once', async () => {

@@ -9,6 +9,7 @@ import { releaseStatusQuery } from '../../workflows/messages.js';
 import { temporalAddress, testClient, uniqueTaskQueue } from '../support/temporal.js';
 import { STAGING_AND_PRODUCTION, commitSha, eventually, newWorld, pipelineFromYaml, startRelease, uniqueApp } from '../support/pipelines.js';
 import type { FakeWorld } from '../support/fake-world.js';
+import { suitePolicy } from '../support/policy.js';
 import { isRunning, killWorker, startWorkerProcess } from '../support/worker-processes.js';
 
 const children: ChildProcess[] = [];
@@ -17,7 +18,7 @@ afterAll(() => {
 });
 
 function startWorker(world: FakeWorld, taskQueue: string): Promise<ChildProcess> {
-  return startWorkerProcess({ temporalAddress: temporalAddress(), taskQueue, worldDir: world.dir, workflowBundle: inject('workflowBundlePath') }).then((child) => {
+  return startWorkerProcess({ temporalAddress: temporalAddress(), taskQueue, worldDir: world.dir, workflowBundle: inject('workflowBundlePath'), policyFile: suitePolicy().file }).then((child) => {
     children.push(child);
     return child;
   });

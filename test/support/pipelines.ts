@@ -10,6 +10,7 @@ import { imagesForCommit } from '../../core/images.js';
 import type { ReleaseInput, ReleasePipeline } from '../../workflows/types.js';
 import type { release } from '../../workflows/release.js';
 import { FakeWorld } from './fake-world.js';
+import { suitePolicy, WORKFLOW_TEST_HEADER, type TestPolicy } from './policy.js';
 
 export const IMAGES = ['shop/web', 'shop/api'];
 
@@ -21,20 +22,19 @@ export function commitSha(): string {
   return (randomUUID() + randomUUID()).replace(/-/g, '').slice(0, 40);
 }
 
-/** A pipeline for `app` whose environments are given as YAML (indented list items). */
-export function pipelineFromYaml(app: string, environmentsYaml: string, extra = ''): ReleasePipeline {
-  const text = `
-gitops: { url: /tmp/unused-in-workflow-tests.git, branch: main }
-engine: { heartbeatTimeout: 2s, stepTimeout: 20s }
-apps:
-  ${app}:
+/**
+ * A pipeline for `app` whose environments are given as YAML (indented list items). The app is
+ * added to the suite's policy file too: workers read their pipelines from there, not from here.
+ */
+export function pipelineFromYaml(app: string, environmentsYaml: string, extra = '', policy: TestPolicy = suitePolicy()): ReleasePipeline {
+  const appYaml = `  ${app}:
     source: { github: example/${app} }
     images: [${IMAGES.join(', ')}]
 ${extra}
     environments:
-${environmentsYaml.replaceAll('APP', app)}
-`;
-  const config = parseConfig(text, `${app}.slipway.yaml`);
+${environmentsYaml.replaceAll('APP', app)}`;
+  const config = parseConfig(`${WORKFLOW_TEST_HEADER}\napps:\n${appYaml}\n`, `${app}.slipway.yaml`);
+  policy.addApp(app, appYaml);
   return { app, appConfig: config.apps[app]!, git: config.gitops, engine: config.engine };
 }
 
@@ -64,7 +64,7 @@ export async function startRelease(
   commit: string,
   extra: Partial<ReleaseInput> = {},
 ): Promise<WorkflowHandle<typeof release>> {
-  const input: ReleaseInput = { pipeline, commit, trigger: 'test', ...extra };
+  const input: ReleaseInput = { app: pipeline.app, commit, trigger: 'test', ...extra };
   return client.workflow.start<typeof release>('release', {
     workflowId: releaseWorkflowId(pipeline.app, commit),
     taskQueue,

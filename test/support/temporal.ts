@@ -1,12 +1,18 @@
 /**
  * Connecting a test file to the suite's shared Temporal dev server (started in global-setup.ts),
- * and running a worker with the activities the test hands it on a task queue of its own.
+ * running a worker with the activities the test hands it on a task queue of its own, and saving
+ * the histories of its runs for the replay suite.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
+import type { PolicyStore } from '../../activities/policy/index.js';
 import { createSlipwayWorker } from '../../worker/create-worker.js';
+import { suitePolicy } from './policy.js';
 
 let runtimeInstalled = false;
 
@@ -41,8 +47,11 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-/** Starts a worker on its own task queue with the prebuilt workflow bundle and the given activities. */
-export async function startTestWorker(activities: object, taskQueue = uniqueTaskQueue('test')): Promise<RunningWorker> {
+/**
+ * Starts a worker on its own task queue with the prebuilt workflow bundle, the given activities and
+ * a policy (by default the suite's, which `pipelineFromYaml` fills).
+ */
+export async function startTestWorker(activities: object, taskQueue = uniqueTaskQueue('test'), policy: PolicyStore = suitePolicy().store): Promise<RunningWorker> {
   quietRuntime();
   const connection = await NativeConnection.connect({ address: temporalAddress() });
   const worker = await createSlipwayWorker({
@@ -50,6 +59,7 @@ export async function startTestWorker(activities: object, taskQueue = uniqueTask
     namespace: 'default',
     taskQueue,
     activities,
+    policy,
     workflowBundlePath: inject('workflowBundlePath'),
   });
   const running = worker.run();
@@ -62,4 +72,15 @@ export async function startTestWorker(activities: object, taskQueue = uniqueTask
       await connection.close();
     },
   };
+}
+
+/**
+ * Writes a workflow's history to test-output/histories/<name>.json, the same JSON as
+ * `temporal workflow show --output json`; test/histories/ keeps reviewed copies for replay.
+ */
+export async function saveHistory(client: Client, name: string, workflowId: string): Promise<void> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const dir = join(process.cwd(), 'test-output', 'histories');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}.json`), historyToJSON(history));
 }

@@ -1,8 +1,10 @@
 /**
  * A worker in its own process, acting on a FakeWorld, for tests that kill workers with SIGKILL.
- * Env: TEMPORAL_ADDRESS, TASK_QUEUE, WORLD_DIR, WORKFLOW_BUNDLE. Prints "ready" once polling.
+ * Env: TEMPORAL_ADDRESS, TASK_QUEUE, WORLD_DIR, WORKFLOW_BUNDLE, SLIPWAY_CONFIG (its policy file).
+ * Prints "ready" once polling.
  */
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { PolicyStore } from '../../activities/policy/index.js';
 import { createSlipwayWorker } from '../../worker/create-worker.js';
 import { FakeWorld } from './fake-world.js';
 
@@ -13,6 +15,7 @@ const worker = await createSlipwayWorker({
   namespace: 'default',
   taskQueue: process.env.TASK_QUEUE!,
   activities: new FakeWorld(process.env.WORLD_DIR!).activities(),
+  policy: new PolicyStore({ kind: 'file', path: process.env.SLIPWAY_CONFIG! }),
   workflowBundlePath: process.env.WORKFLOW_BUNDLE,
   // A short sticky timeout so a replacement worker picks up workflow tasks quickly.
   tuning: { stickyQueueScheduleToStartTimeout: '2s' },

