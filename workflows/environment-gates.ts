@@ -3,13 +3,40 @@
  * the build passed the environment before (a later environment takes nothing else), freeze
  * windows (durable timers), and the notice that an approval is awaited.
  */
-import { condition, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { condition, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import { activeFreeze } from '../core/freeze.js';
 import { buildLabel } from '../core/ids.js';
 import { controlStepOptions, notifyQuietly } from './activities.js';
-import type { ControlActivities } from '../activities/types.js';
+import type { ControlActivities, EnvironmentPolicy } from '../activities/types.js';
+import { describeFailure } from './failures.js';
+import { underPolicy } from './policy.js';
 import { workflowNow } from './clock.js';
 import type { PromotionRequest } from './types.js';
+
+/** Versioning: gates added after environment workflows were already running. */
+const PATCH_PREVIOUS_MUST_PASS = 'environment-previous-must-pass';
+const PATCH_ROLLBACK_TO_KNOWN_BUILD = 'environment-rollback-to-known-build';
+
+/**
+ * The request as the environment's policy has it, if the policy lets it in: a promotion only of a
+ * build that passed the environment before, a rollback only to a build that ran here.
+ */
+export async function underPolicyAndAdmitted(
+  asked: PromotionRequest,
+  policyFor: (version: string | undefined) => Promise<EnvironmentPolicy>,
+): Promise<{ request: PromotionRequest } | { refused: string }> {
+  try {
+    const policy = await policyFor(asked.policyVersion);
+    const request = underPolicy(asked, policy);
+    const refusal =
+      request.kind === 'promote'
+        ? policy.previous && patched(PATCH_PREVIOUS_MUST_PASS) ? await notPassed(request, policy.previous) : undefined
+        : patched(PATCH_ROLLBACK_TO_KNOWN_BUILD) ? await notRunHere(request) : undefined;
+    return refusal ? { refused: refusal } : { request };
+  } catch (err) {
+    return { refused: describeFailure(err).reason };
+  }
+}
 
 /**
  * Sleeps while a freeze window of the request's environment is in force, telling `onFrozen` what

@@ -9,8 +9,6 @@
 import {
   ApplicationFailure,
   CancellationScope,
-  ChildWorkflowCancellationType,
-  ParentClosePolicy,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -26,12 +24,11 @@ import { formatDuration } from '../core/duration.js';
 import { buildLabel, promotionWorkflowId, shortSha } from '../core/ids.js';
 import { SA_APP, SA_ENVIRONMENT, SA_STAGE, SA_VERSION } from '../core/search-attributes.js';
 import { workflowNow } from './clock.js';
-import { activeFreezeOf, notPassed, notRunHere, notifyAwaitingApproval, waitOutFreeze } from './environment-gates.js';
+import { activeFreezeOf, notifyAwaitingApproval, underPolicyAndAdmitted, waitOutFreeze } from './environment-gates.js';
 import { EnvironmentLedger, isPromotionRequest, type ApprovalChannel, type RecordFacts } from './environment-ledger.js';
-import { describeFailure } from './failures.js';
 import * as messages from './messages.js';
-import { environmentPolicy, underPolicy } from './policy.js';
-import { promotion, type PromotionFailureDetails } from './promotion.js';
+import { environmentPolicy } from './policy.js';
+import { failedOutcome, promotion, promotionChild } from './promotion.js';
 import { ReleaseMessenger } from './release-messenger.js';
 import type { EnvironmentPolicy } from '../activities/types.js';
 import type { ApprovalDecision, EnvironmentPhase, EnvironmentState, EnvironmentWorkflowInput, PromotionOutcome, PromotionRequest } from './types.js';
@@ -42,8 +39,6 @@ const PATCH_WITHDRAW_UNSEEN = 'environment-withdraw-before-arrival';
 const PATCH_WITHDRAWN_HEAD = 'environment-withdrawn-head-never-starts';
 const PATCH_GATES_FROM_POLICY = 'environment-gates-from-policy';
 const PATCH_ROLLBACK_THROUGH_FREEZE = 'environment-rollback-through-freeze';
-const PATCH_PREVIOUS_MUST_PASS = 'environment-previous-must-pass';
-const PATCH_ROLLBACK_TO_KNOWN_BUILD = 'environment-rollback-to-known-build';
 
 export async function environment(input: EnvironmentWorkflowInput): Promise<void> {
   const { app, environment: envName } = input;
@@ -126,18 +121,10 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
     const isWithdrawn = () => ledger.isWithdrawn(asked.requestId);
     let head = asked;
     if (patched(PATCH_GATES_FROM_POLICY)) {
-      try {
-        const p = await policyFor(asked.policyVersion);
-        head = underPolicy(asked, p);
-        facts.policyVersion = head.policyVersion;
-        const refusal =
-          head.kind === 'promote'
-            ? p.previous && patched(PATCH_PREVIOUS_MUST_PASS) ? await notPassed(head, p.previous) : undefined
-            : patched(PATCH_ROLLBACK_TO_KNOWN_BUILD) ? await notRunHere(head) : undefined;
-        if (refusal) return { outcome: 'refused', reason: refusal };
-      } catch (err) {
-        return { outcome: 'refused', reason: describeFailure(err).reason };
-      }
+      const admitted = await underPolicyAndAdmitted(asked, policyFor);
+      if ('refused' in admitted) return { outcome: 'refused', reason: admitted.refused };
+      head = admitted.request;
+      facts.policyVersion = head.policyVersion;
     }
     const env = head.environment;
     const emergencyRollback = head.kind === 'rollback' && env.rollback?.freeze !== 'respect' && patched(PATCH_ROLLBACK_THROUGH_FREEZE);
@@ -173,35 +160,11 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
     setGate(head, 'deploying', `promotion ${workflowId}`);
     inFlightScope = new CancellationScope();
     try {
-      const result = await inFlightScope.run(() =>
-        executeChild(promotion, {
-          workflowId,
-          args: [{ request: head, sequence }],
-          taskQueue: workflowInfo().taskQueue,
-          cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
-          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-          staticSummary: `${head.kind} ${app} ${buildLabel(head)} to ${envName}`,
-          typedSearchAttributes: [
-            { key: SA_APP, value: app },
-            { key: SA_ENVIRONMENT, value: envName },
-            { key: SA_VERSION, value: head.version ?? shortSha(head.commit) },
-            { key: SA_STAGE, value: head.kind },
-          ],
-        }),
-      );
+      const result = await inFlightScope.run(() => executeChild(promotion, promotionChild(head, sequence, workflowId)));
       ledger.deployed(head, result.gitopsCommit, workflowNow());
       return { outcome: 'promoted', gitopsCommit: result.gitopsCommit, previousImages: result.previousImages, alreadyDeployed: false };
     } catch (err) {
-      if (isCancellation(err) || isWithdrawn()) return { outcome: 'cancelled' };
-      const failure = describeFailure(err);
-      const details = failure.details as PromotionFailureDetails | undefined;
-      return {
-        outcome: 'failed',
-        reason: details?.reason ?? failure.reason,
-        failureType: details?.failureType ?? failure.type,
-        rolledBack: details?.rolledBack ?? false,
-        rollbackCommit: details?.rollbackCommit,
-      };
+      return isCancellation(err) || isWithdrawn() ? { outcome: 'cancelled' } : failedOutcome(err);
     } finally {
       inFlightScope = undefined;
     }

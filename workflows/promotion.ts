@@ -13,19 +13,23 @@ import {
   CancellationScope,
   getExternalWorkflowHandle,
   isCancellation,
+  ChildWorkflowCancellationType,
+  ParentClosePolicy,
   setCurrentDetails,
   sleep,
   workflowInfo,
+  type ChildWorkflowOptions,
 } from '@temporalio/workflow';
 import type { ApplicationHealth, CommitContext, NotificationKind } from '../activities/types.js';
 import { describeImages, type ImageSetting } from '../core/images.js';
 import { formatDuration } from '../core/duration.js';
-import { environmentWorkflowId, shortSha } from '../core/ids.js';
+import { buildLabel, environmentWorkflowId, shortSha } from '../core/ids.js';
+import { SA_APP, SA_ENVIRONMENT, SA_STAGE, SA_VERSION } from '../core/search-attributes.js';
 import { httpCheckOptions, notifyOptions, notifyQuietly, shortStepOptions, stepActivities, waitActivities, waitStepOptions } from './activities.js';
 import { workflowNow } from './clock.js';
 import { describeFailure } from './failures.js';
 import { promotionProgressSignal } from './messages.js';
-import type { EnvironmentPhase, PromotionWorkflowInput } from './types.js';
+import type { EnvironmentPhase, PromotionOutcome, PromotionRequest, PromotionWorkflowInput } from './types.js';
 
 export interface PromotionResult {
   gitopsCommit: string;
@@ -173,4 +177,35 @@ export async function promotion({ request }: PromotionWorkflowInput): Promise<Pr
       details: [details],
     });
   }
+}
+
+/** How the environment workflow starts a promotion: its id, its place in the UI, cancelled with its parent. */
+export function promotionChild(request: PromotionRequest, sequence: number, workflowId: string): Omit<ChildWorkflowOptions, 'typeInfo'> & { args: [PromotionWorkflowInput] } {
+  return {
+    workflowId,
+    args: [{ request, sequence }],
+    taskQueue: workflowInfo().taskQueue,
+    cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+    parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+    staticSummary: `${request.kind} ${request.app} ${buildLabel(request)} to ${request.environment.name}`,
+    typedSearchAttributes: [
+      { key: SA_APP, value: request.app },
+      { key: SA_ENVIRONMENT, value: request.environment.name },
+      { key: SA_VERSION, value: request.version ?? shortSha(request.commit) },
+      { key: SA_STAGE, value: request.kind },
+    ],
+  };
+}
+
+/** A failed promotion as the environment records it: the reason and whether it was rolled back. */
+export function failedOutcome(err: unknown): PromotionOutcome {
+  const failure = describeFailure(err);
+  const details = failure.details as PromotionFailureDetails | undefined;
+  return {
+    outcome: 'failed',
+    reason: details?.reason ?? failure.reason,
+    failureType: details?.failureType ?? failure.type,
+    rolledBack: details?.rolledBack ?? false,
+    rollbackCommit: details?.rollbackCommit,
+  };
 }

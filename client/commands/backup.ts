@@ -99,23 +99,19 @@ export function registerBackupCommands(program: Command, context: () => BackupCl
       );
     });
 
-  schedules
-    .command('pause <app> <env>')
-    .description('stop scheduled backups of an environment until unpaused')
-    .option('--note <text>', 'why, shown in the Temporal UI')
-    .action(async (app: string, env: string, opts: { note?: string }) => {
-      await pauseSchedule(await context().client(), app, env, opts.note);
-      out({ paused: `${app}/${env}` }, () => `paused backups of ${app}/${env}`);
-    });
-
-  schedules
-    .command('unpause <app> <env>')
-    .description('resume scheduled backups of an environment')
-    .option('--note <text>', 'why, shown in the Temporal UI')
-    .action(async (app: string, env: string, opts: { note?: string }) => {
-      await unpauseSchedule(await context().client(), app, env, opts.note);
-      out({ unpaused: `${app}/${env}` }, () => `resumed backups of ${app}/${env}`);
-    });
+  for (const [verb, description, act, done] of [
+    ['pause', 'stop scheduled backups of an environment until unpaused', pauseSchedule, 'paused backups of'],
+    ['unpause', 'resume scheduled backups of an environment', unpauseSchedule, 'resumed backups of'],
+  ] as const) {
+    schedules
+      .command(`${verb} <app> <env>`)
+      .description(description)
+      .option('--note <text>', 'why, shown in the Temporal UI')
+      .action(async (app: string, env: string, opts: { note?: string }) => {
+        await act(await context().client(), app, env, opts.note);
+        out({ [`${verb}d`]: `${app}/${env}` }, () => `${done} ${app}/${env}`);
+      });
+  }
 
   schedules
     .command('trigger <app> <env>')
