@@ -72,6 +72,12 @@ export interface CommitContext {
   kind: 'promote' | 'rollback';
   /** A rollback that undoes this (failed) build, rather than going back to it. */
   undo?: boolean;
+  /**
+   * The other build of a rollback, when the caller knows it: for an undo, the build whose images
+   * it puts back (what will be deployed); for a rollback to `sourceCommit`, the build it replaces.
+   * Trailers name what is deployed and what was undone distinctly, so neither is guessed.
+   */
+  counterpart?: { commit: string; version?: string };
 }
 
 export interface ReadOverlayInput {
@@ -194,12 +200,37 @@ export interface DeploymentStatusInput {
   logUrl?: string;
 }
 
+/** A GitHub webhook delivery as received: the raw body and its `X-Hub-Signature-256`. */
+export interface GithubDelivery {
+  event: 'issue_comment' | 'commit_comment';
+  body: string;
+  signature: string;
+}
+
+export interface VerifyApprovalInput {
+  source: GithubRepoRef;
+  delivery: GithubDelivery;
+  /** Who the decision says it is from, and what it decides. */
+  by: string;
+  decision: 'approve' | 'reject';
+  environment: string;
+  /** The build waiting: the comment must be on it (the commit, or a pull request whose head it is). */
+  commit: string;
+  /** The comment must be newer than this (epoch ms): when the wait for approval began. */
+  notBefore: number;
+  approvers?: { users: string[]; teams: string[] };
+}
+
+export type VerifiedApproval = { ok: true; login: string; commentId: number; url: string } | { ok: false; reason: string };
+
 export interface GithubActivities {
   triggerBuild(input: TriggerBuildInput): Promise<BuildResult>;
   /** Creates the annotated tag and a GitHub release; an existing tag on the same commit is success. */
   createReleaseTag(input: CreateTagInput): Promise<{ created: boolean }>;
   nextVersion(input: NextVersionInput): Promise<string>;
   reportDeployment(input: DeploymentStatusInput): Promise<void>;
+  /** Checks an approval relayed from a GitHub comment: signed delivery, author, words, build, permission. */
+  verifyApproval(input: VerifyApprovalInput): Promise<VerifiedApproval>;
 }
 
 export interface BuildActivities {
@@ -338,6 +369,8 @@ export interface PromotionRequest {
   requestedAt: number;
   /** A rollback to an earlier deployment asked for by a person: no approval for going back. */
   kind: 'promote' | 'rollback';
+  /** The person who asked for the release (see ReleaseInput.requestedBy). */
+  requestedBy?: string;
   /**
    * The policy version the release runs under. The environment workflow reads the environment's
    * gates and wiring for it from the worker, never from the request's own copies above.
@@ -406,6 +439,8 @@ export interface PolicySummary extends PolicyRef {
     {
       source?: string;
       tag: AppConfig['tag'];
+      /** Which branch pushes start a release into which environment (the webhook's part of the policy). */
+      triggers: AppConfig['triggers'];
       environments: Array<{ name: string; approval?: { required: boolean; timeout: number }; freezeWindows: number; checks: number; backup: boolean }>;
     }
   >;

@@ -47,6 +47,9 @@ export function instantActivities(): SlipwayActivities & { noop(): Promise<void>
       return nextPatchVersion([...tags.keys()].filter((k) => k.startsWith(`${source.repo}@`)).map((k) => k.split('@')[1]!), format);
     },
     async reportDeployment() {},
+    async verifyApproval() {
+      return { ok: false as const, reason: 'the bench has no approvals' };
+    },
     async notify({ channels }) {
       return { delivered: channels.length, failed: 0 };
     },

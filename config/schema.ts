@@ -77,7 +77,26 @@ const environmentSchema = z.strictObject({
   }),
   checks: z.array(checkSchema).default([]),
   approval: z
-    .strictObject({ required: z.boolean().default(true), timeout: duration.prefault('24h') })
+    .strictObject({
+      required: z.boolean().default(true),
+      timeout: duration.prefault('24h'),
+      /** Who may decide: GitHub logins and `org/team` slugs. Absent: anyone the channels let through. */
+      approvers: z
+        .strictObject({
+          users: z.array(z.string().regex(/^[A-Za-z0-9-]+$/, 'expected a GitHub login')).default([]),
+          teams: z.array(z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected org/team')).default([]),
+        })
+        .optional(),
+      /** How many different people must approve. */
+      count: z.number().int().min(1).max(10).default(1),
+      /** The person who asked for the release may not approve it. */
+      fourEyes: z.boolean().default(true),
+      /**
+       * Which channels count: `github` (a comment checked against GitHub by the worker), `cli` and
+       * `ui` (a name the caller gives; restrict who may reach the Temporal API to trust them).
+       */
+      channels: z.array(z.enum(['github', 'cli', 'ui'])).min(1).default(['github', 'cli', 'ui']),
+    })
     .optional(),
   freeze: z
     .array(z.strictObject({ cron: cronExpression, duration, reason: z.string().optional() }))
@@ -129,6 +148,27 @@ const appSchema = z
         format: z.string().includes('{version}', { message: 'expected a format containing {version}' }).default('v{version}'),
         before: name.optional(),
         pattern: z.string().default('v*.*.*'),
+        /** Whether a pushed prerelease tag (`v1.2.3-rc.1`) starts a release; the default takes only `v1.2.3`. */
+        prereleases: z.boolean().default(false),
+      })
+      .prefault({}),
+    /**
+     * Which pushes to the source repository start a release, and where it runs: a push to `branch`
+     * builds the commit and promotes it to `to` only (with its checks), e.g. main → staging. A pushed
+     * tag (`tag.pattern`) needs no trigger here.
+     */
+    triggers: z
+      .strictObject({
+        push: z
+          .array(
+            z.strictObject({
+              branch: z
+                .string()
+                .regex(/^(?!refs\/)(?!\/)(?!.*\/$)(?!.*\.\.)[^\s~^:?*[\\]+$/, 'expected a branch name like main (not refs/heads/main, no spaces or globs)'),
+              to: name,
+            }),
+          )
+          .default([]),
       })
       .prefault({}),
     /**
@@ -151,6 +191,16 @@ const appSchema = z
     }
     if (typeof app.build === 'object' && 'githubActions' in app.build && !app.source) {
       ctx.addIssue({ code: 'custom', path: ['build'], message: 'a githubActions build needs source.github' });
+    }
+    const triggered = new Set<string>();
+    app.triggers.push.forEach((trigger, i) => {
+      if (!seen.has(trigger.to)) ctx.addIssue({ code: 'custom', path: ['triggers', 'push', i, 'to'], message: `no environment named "${trigger.to}"` });
+      // One release per pushed commit (its workflow id is app + commit): one target per branch.
+      if (triggered.has(trigger.branch)) ctx.addIssue({ code: 'custom', path: ['triggers', 'push', i, 'branch'], message: `branch "${trigger.branch}" has a push trigger already` });
+      triggered.add(trigger.branch);
+    });
+    if (app.triggers.push.length > 0 && !app.source) {
+      ctx.addIssue({ code: 'custom', path: ['triggers', 'push'], message: 'push triggers need source.github (the repository pushed to)' });
     }
   });
 

@@ -7,11 +7,12 @@ import { condition, patched, proxyActivities, workflowInfo } from '@temporalio/w
 import { activeFreeze } from '../core/freeze.js';
 import { buildLabel } from '../core/ids.js';
 import { controlStepOptions, notifyQuietly } from './activities.js';
-import type { ControlActivities, EnvironmentPolicy } from '../activities/types.js';
+import type { ControlActivities, EnvironmentPolicy, GithubActivities, VerifiedApproval } from '../activities/types.js';
+import type { ApprovalWait } from './approvals.js';
 import { describeFailure } from './failures.js';
 import { underPolicy } from './policy.js';
 import { workflowNow } from './clock.js';
-import type { PromotionRequest } from './types.js';
+import type { ApprovalDecision, PromotionRequest } from './types.js';
 
 /** Versioning: gates added after environment workflows were already running. */
 const PATCH_PREVIOUS_MUST_PASS = 'environment-previous-must-pass';
@@ -101,5 +102,26 @@ function buildRecord(head: PromotionRequest, environment: string) {
   return proxyActivities<ControlActivities>(controlStepOptions()).buildRecord.executeWithOptions(
     { ...controlStepOptions(), summary: `did ${buildLabel(head)} pass ${environment}?` },
     [{ app: head.app, environment, commit: head.commit }],
+  );
+}
+
+/** Asks GitHub (through the worker) whether a decision relayed from a comment is what it says. */
+export async function verifyGithubDecision(wait: ApprovalWait, d: ApprovalDecision, approve: boolean): Promise<VerifiedApproval> {
+  const source = wait.request.sourceRepo;
+  if (!source) return { ok: false, reason: `${wait.request.app} has no GitHub source repository in the policy` };
+  return proxyActivities<GithubActivities>(controlStepOptions()).verifyApproval.executeWithOptions(
+    { ...controlStepOptions(), summary: `check ${d.by}'s GitHub ${approve ? 'approval' : 'rejection'} of ${buildLabel(wait.request)}` },
+    [
+      {
+        source,
+        delivery: d.evidence!,
+        by: d.by,
+        decision: approve ? 'approve' : 'reject',
+        environment: wait.request.environment.name,
+        commit: wait.request.commit,
+        notBefore: wait.since,
+        ...(wait.rules.approvers ? { approvers: wait.rules.approvers } : {}),
+      },
+    ],
   );
 }

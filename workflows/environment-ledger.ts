@@ -7,6 +7,7 @@
  */
 import { formatDuration } from '../core/duration.js';
 import { buildLabel } from '../core/ids.js';
+import type { ApprovalChannel, ApprovalWait } from './approvals.js';
 import type { ApprovalDecision, Deployment, DeploymentRecord, EnvironmentPhase, EnvironmentWorkflowInput, PromotionOutcome, PromotionRequest, QueuedRequestView } from './types.js';
 
 export const RECENT_KEPT = 20;
@@ -14,13 +15,6 @@ export const RECENT_KEPT = 20;
 const WITHDRAWN_KEPT = 50;
 
 export type CarriedLedger = NonNullable<EnvironmentWorkflowInput['carried']>;
-
-/**
- * How a decision reached the workflow: the `approve`/`reject` Update (what the CLI sends) or the
- * `*BySignal` signals (what a person sends from the Temporal UI). Neither proves who the person
- * is; the name is recorded with the channel so that a reader can weigh it.
- */
-export type ApprovalChannel = 'cli' | 'ui';
 
 /** What the workflow learnt while running a request, kept with its record. */
 export type RecordFacts = Pick<DeploymentRecord, 'policyVersion' | 'approvedBy' | 'notes'>;
@@ -70,7 +64,8 @@ export class EnvironmentLedger {
   /** Numbers the promotions (child workflow ids), across continue-as-new. */
   sequence: number;
   gate: Gate | undefined;
-  decision: (ApprovalDecision & { approved: boolean; channel: ApprovalChannel }) | undefined;
+  /** The request in flight's wait for approval, while it waits (and until it is settled). */
+  approval: ApprovalWait | undefined;
 
   constructor(carried?: CarriedLedger) {
     this.current = carried?.current;
@@ -165,7 +160,7 @@ export class EnvironmentLedger {
     const head = this.pending.shift();
     if (!head) return [];
     this.gate = undefined;
-    this.decision = undefined;
+    this.approval = undefined;
     this.withdrawn.delete(head.requestId);
     return this.settle(head, outcome, now, facts);
   }
@@ -189,23 +184,13 @@ export class EnvironmentLedger {
   }
 
   /** Whether an approval or rejection may be taken now; the reason when not. */
-  approvalProblem(d: ApprovalDecision, where: string): string | undefined {
+  approvalProblem(d: ApprovalDecision, approve: boolean, channel: ApprovalChannel, where: string): string | undefined {
     if (!d || typeof d.by !== 'string' || d.by.trim() === '') return 'an approval must say who gives it (by)';
     const head = this.head;
-    if (!head || this.gate?.phase !== 'awaiting-approval' || this.decision !== undefined) {
+    if (!head || this.gate?.phase !== 'awaiting-approval' || !this.approval) {
       return `${where} is not waiting for approval${head ? ` (it is ${this.gate?.phase ?? 'queued'}: ${buildLabel(head)})` : ' (nothing is pending)'}`;
     }
-    if (d.version && d.version !== head.version && !head.commit.startsWith(d.version)) {
-      return `${where} is waiting for approval of ${buildLabel(head)}, not ${d.version}`;
-    }
-    return undefined;
-  }
-
-  /** Records the decision for the request waiting for approval. */
-  decide(d: ApprovalDecision, approved: boolean, channel: ApprovalChannel): { requestId: string; version?: string } {
-    const head = this.head!;
-    this.decision = { ...d, approved, channel };
-    return { requestId: head.requestId, version: head.version };
+    return this.approval.problem(d, approve, channel, where);
   }
 
   view(request: PromotionRequest, gate?: Gate): QueuedRequestView {

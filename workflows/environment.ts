@@ -24,8 +24,9 @@ import { formatDuration } from '../core/duration.js';
 import { buildLabel, promotionWorkflowId, shortSha } from '../core/ids.js';
 import { SA_APP, SA_ENVIRONMENT, SA_STAGE, SA_VERSION } from '../core/search-attributes.js';
 import { workflowNow } from './clock.js';
-import { activeFreezeOf, notifyAwaitingApproval, underPolicyAndAdmitted, waitOutFreeze } from './environment-gates.js';
-import { EnvironmentLedger, isPromotionRequest, type ApprovalChannel, type RecordFacts } from './environment-ledger.js';
+import { activeFreezeOf, notifyAwaitingApproval, underPolicyAndAdmitted, verifyGithubDecision, waitOutFreeze } from './environment-gates.js';
+import { ApprovalWait, approvalRules, type ApprovalChannel } from './approvals.js';
+import { EnvironmentLedger, isPromotionRequest, type RecordFacts } from './environment-ledger.js';
 import * as messages from './messages.js';
 import { environmentPolicy } from './policy.js';
 import { failedOutcome, promotion, promotionChild } from './promotion.js';
@@ -86,16 +87,32 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
     if (withdrawal.kind === 'in-flight') inFlightScope?.cancel();
   });
 
-  const decide = (approved: boolean, channel: ApprovalChannel) => (d: ApprovalDecision) => ledger.decide(d, approved, channel);
-  const assertAwaitingApproval = (d: ApprovalDecision): void => {
-    const problem = ledger.approvalProblem(d, where);
+  // Decisions: the CLI's Update (`cli`), a GitHub comment the webhook relays through the Update
+  // (`github`, checked against GitHub before it counts), the Temporal UI's signals (`ui`).
+  const channelOf = (d: ApprovalDecision): ApprovalChannel => (d?.channel === 'github' ? 'github' : 'cli');
+  const validate = (approve: boolean) => (d: ApprovalDecision) => {
+    const problem = ledger.approvalProblem(d, approve, channelOf(d), where);
     if (problem) throw ApplicationFailure.nonRetryable(problem, 'NotAwaitingApproval');
   };
-  setHandler(messages.approveUpdate, decide(true, 'cli'), { validator: assertAwaitingApproval });
-  setHandler(messages.rejectUpdate, decide(false, 'cli'), { validator: assertAwaitingApproval });
-  // The Temporal UI sends signals; invalid ones are ignored rather than failing the workflow.
-  setHandler(messages.approveSignal, (d) => void (ledger.approvalProblem(d, where) === undefined && decide(true, 'ui')(d)));
-  setHandler(messages.rejectSignal, (d) => void (ledger.approvalProblem(d, where) === undefined && decide(false, 'ui')(d)));
+  const decide = (approve: boolean) => (d: ApprovalDecision) =>
+    channelOf(d) === 'github' ? githubDecision(d, approve) : ledger.approval!.take(d, approve, 'cli', workflowNow());
+  setHandler(messages.approveUpdate, decide(true), { validator: validate(true) });
+  setHandler(messages.rejectUpdate, decide(false), { validator: validate(false) });
+  // Invalid signals are ignored rather than failing the workflow.
+  const bySignal = (approve: boolean) => (d: ApprovalDecision) =>
+    void (ledger.approvalProblem(d, approve, 'ui', where) === undefined && ledger.approval!.take(d, approve, 'ui', workflowNow()));
+  setHandler(messages.approveSignal, bySignal(true));
+  setHandler(messages.rejectSignal, bySignal(false));
+
+  async function githubDecision(d: ApprovalDecision, approve: boolean) {
+    const wait = ledger.approval!;
+    const verified = await verifyGithubDecision(wait, d, approve);
+    if (!verified.ok) throw ApplicationFailure.nonRetryable(`not counted: ${verified.reason}`, 'ApprovalNotVerified');
+    // The wait may have moved on while GitHub was asked.
+    const problem = ledger.approval === wait ? wait.problem(d, approve, 'github', where) : `${where} is no longer waiting for that decision`;
+    if (problem) throw ApplicationFailure.nonRetryable(problem, 'NotAwaitingApproval');
+    return wait.take({ ...d, by: verified.login }, approve, 'github', workflowNow());
+  }
 
   for (;;) {
     await condition(() => ledger.head !== undefined || shouldContinueAsNew());
@@ -135,19 +152,18 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
     } else if (!(await waitOutFreeze(head, isWithdrawn, (detail) => setGate(head, 'frozen', detail)))) return { outcome: 'cancelled' };
 
     if (env.approval?.required && (head.kind === 'promote' || env.rollback?.approval === true)) {
-      const waitStarted = workflowNow();
-      ledger.decision = undefined;
-      setGate(head, 'awaiting-approval', `approval to deploy ${buildLabel(head)} (slipway approve ${app} ${envName}), times out after ${formatDuration(env.approval.timeout)}`);
+      const wait = (ledger.approval = new ApprovalWait(head, approvalRules(env.approval, head.requestedBy), workflowNow()));
+      const needed = wait.rules.count > 1 ? `${wait.rules.count} approvals` : 'approval';
+      setGate(head, 'awaiting-approval', `${needed} to deploy ${buildLabel(head)} (slipway approve ${app} ${envName}), times out after ${formatDuration(env.approval.timeout)}`);
       await notifyAwaitingApproval(app, envName, head);
-      const answered = await condition(() => ledger.decision !== undefined || isWithdrawn(), env.approval.timeout);
+      const answered = await condition(() => wait.decided || isWithdrawn(), env.approval.timeout);
       if (isWithdrawn()) return { outcome: 'cancelled' };
-      if (!answered) return { outcome: 'approval-timed-out', after: workflowNow() - waitStarted };
-      const decision = ledger.decision!;
-      if (!decision.approved) {
-        facts.notes = [...(facts.notes ?? []), `rejected by ${decision.channel}:${decision.by}`];
-        return { outcome: 'rejected', by: decision.by, reason: decision.comment };
+      if (!answered) return { outcome: 'approval-timed-out', after: workflowNow() - wait.since };
+      if (wait.rejection) {
+        facts.notes = [...(facts.notes ?? []), `rejected by ${wait.rejection.channel}:${wait.rejection.by}`];
+        return { outcome: 'rejected', by: wait.rejection.by, reason: wait.rejection.reason };
       }
-      facts.approvedBy = `${decision.channel}:${decision.by}`;
+      facts.approvedBy = wait.approvedBy;
       // An approval given late may land in a freeze window: wait it out too (an emergency rollback does not).
       if (!emergencyRollback && !(await waitOutFreeze(head, isWithdrawn, (detail) => setGate(head, 'frozen', detail)))) return { outcome: 'cancelled' };
     }
@@ -160,7 +176,7 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
     setGate(head, 'deploying', `promotion ${workflowId}`);
     inFlightScope = new CancellationScope();
     try {
-      const result = await inFlightScope.run(() => executeChild(promotion, promotionChild(head, sequence, workflowId)));
+      const result = await inFlightScope.run(() => executeChild(promotion, promotionChild(head, sequence, workflowId, { policyVersion: facts.policyVersion, approvedBy: facts.approvedBy })));
       ledger.deployed(head, result.gitopsCommit, workflowNow());
       return { outcome: 'promoted', gitopsCommit: result.gitopsCommit, previousImages: result.previousImages, alreadyDeployed: false };
     } catch (err) {

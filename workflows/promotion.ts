@@ -180,9 +180,16 @@ export async function promotion({ request }: PromotionWorkflowInput): Promise<Pr
 }
 
 /** How the environment workflow starts a promotion: its id, its place in the UI, cancelled with its parent. */
-export function promotionChild(request: PromotionRequest, sequence: number, workflowId: string): Omit<ChildWorkflowOptions, 'typeInfo'> & { args: [PromotionWorkflowInput] } {
+export function promotionChild(
+  request: PromotionRequest,
+  sequence: number,
+  workflowId: string,
+  /** Shown in the Temporal UI with the promotion: the policy version and who approved it. */
+  memo: { policyVersion?: string; approvedBy?: string },
+): Omit<ChildWorkflowOptions, 'typeInfo'> & { args: [PromotionWorkflowInput] } {
   return {
     workflowId,
+    ...(memo.policyVersion || memo.approvedBy ? { memo } : {}),
     args: [{ request, sequence }],
     taskQueue: workflowInfo().taskQueue,
     cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,

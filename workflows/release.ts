@@ -35,6 +35,8 @@ import type { EnvironmentProgress, PromotionReply, ReleaseInput, ReleaseResult, 
 const PATCH_POLICY_FROM_WORKER = 'release-policy-from-worker';
 /** Versioning: a release that starts at a later environment first runs those its build has not passed. */
 const PATCH_RUN_EARLIER_FIRST = 'release-run-earlier-environments-first';
+/** Versioning: the release names its tag in its memo before creating it. */
+const PATCH_TAG_IN_MEMO = 'release-tag-in-memo';
 
 export async function release(input: ReleaseInput): Promise<ReleaseResult> {
   const { commit } = input;
@@ -129,6 +131,8 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
           [{ source: source!, format: appConfig.tag.format }],
         );
         const tag = tagName(appConfig.tag.format, version);
+        // Said before the tag exists, so the webhook can tell the push of our own tag from a person's.
+        if (policy && patched(PATCH_TAG_IN_MEMO)) upsertMemo({ tag });
         await steps.createReleaseTag.executeWithOptions(
           { ...shortStepOptions(pipeline.engine), summary: `tag ${shortSha(commit)} as ${tag}` },
           [{ source: source!, tag, commit, message: `${pipeline.app} ${version}: validated in ${passedEnvironments().join(', ') || 'no environment'} by ${releaseId}` }],
@@ -159,6 +163,7 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
           requestedAt: workflowNow(),
           kind: input.kind ?? 'promote',
           ...(policy ? { policyVersion: policy.version } : {}),
+          ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
         }],
       );
       await condition(() => replies.has(env.name));

@@ -3,7 +3,7 @@
  * recorded in workflow history, so they never hold a secret (only names of env vars).
  */
 import type { AppConfig, EngineConfig } from '../config/schema.js';
-import type { GitTarget, PolicyRef, PromotionRequest } from '../activities/types.js';
+import type { GitTarget, GithubDelivery, PolicyRef, PromotionRequest } from '../activities/types.js';
 import type { ImageSetting } from '../core/images.js';
 
 // The request is also the control activity's input, so it lives with the activity contracts.
@@ -44,6 +44,11 @@ export interface ReleaseInput {
   kind?: 'promote' | 'rollback';
   /** Who or what started it: `cli:alice`, `webhook:tag v1.4.0`. */
   trigger: string;
+  /**
+   * The person who asked (the CLI's user, the GitHub login that pushed): under a four-eyes policy
+   * they may not approve their own release.
+   */
+  requestedBy?: string;
 }
 
 export type ReleaseStage =
@@ -194,7 +199,20 @@ export interface ApprovalDecision {
   comment?: string;
   /** When given, the decision applies only if this version (or commit prefix) is the one waiting. */
   version?: string;
+  /**
+   * How it arrives: the CLI (`cli`, the default for the Update) or a GitHub comment relayed by the
+   * webhook (`github`). The Temporal UI's signals always count as `ui`, whatever they say.
+   */
+  channel?: 'cli' | 'github';
+  /**
+   * For `github`: the webhook delivery that carried the comment, as GitHub signed it. The worker
+   * checks the signature with its own copy of the webhook secret, so a caller of the Temporal API
+   * cannot make one up; a delivery is used once, and only for a comment made while it waited.
+   */
+  evidence?: GithubDelivery;
 }
+
+export type { GithubDelivery };
 
 export interface PromotionWorkflowInput {
   request: PromotionRequest;

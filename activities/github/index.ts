@@ -1,15 +1,17 @@
 /**
  * The GitHub activities, through Octokit: release tags and releases, the next version, builds by
- * GitHub Actions and deployment statuses. Tokens come from the env var each input names.
+ * GitHub Actions, deployment statuses, and checking approvals given in comments. Tokens come from the env var each input names.
  */
 import type { GithubActivities } from '../types.js';
 import type { GithubClientOptions } from './client.js';
 import { reportDeployment } from './deployments.js';
 import { createReleaseTag, nextVersion } from './tags.js';
 import { triggerBuild, type BuildPollingOptions } from './trigger-build.js';
+import { verifyApproval } from './verify-approval.js';
 
 export type GithubActivityOptions = GithubClientOptions & BuildPollingOptions;
 export { waitForRun, type RunSnapshot } from './run-wait.js';
+export { commentDecision, signatureMatches } from './verify-approval.js';
 
 export function createGithubActivities(opts: GithubActivityOptions = {}): GithubActivities {
   return {
@@ -17,5 +19,6 @@ export function createGithubActivities(opts: GithubActivityOptions = {}): Github
     nextVersion: (input) => nextVersion(input, opts),
     triggerBuild: (input) => triggerBuild(input, opts),
     reportDeployment: (input) => reportDeployment(input, opts),
+    verifyApproval: (input) => verifyApproval(input, opts),
   };
 }

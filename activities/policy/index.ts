@@ -67,6 +67,7 @@ export function summarize(policy: { version: string; source: string; commit?: st
         {
           ...(app.source ? { source: app.source.github } : {}),
           tag: app.tag,
+          triggers: app.triggers,
           environments: app.environments.map((e) => ({
             name: e.name,
             ...(e.approval ? { approval: { required: e.approval.required, timeout: e.approval.timeout } } : {}),

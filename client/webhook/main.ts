@@ -1,14 +1,17 @@
 /**
  * The webhook process: `node dist/client/webhook/main.js`. Reads SLIPWAY_WEBHOOK_SECRET, PORT
- * (default 8080) and the Temporal settings of config/temporal.ts; it holds no copy of the policy
- * and asks a worker for it. Stops taking deliveries on SIGTERM/SIGINT and exits once in-flight
- * ones are answered.
+ * (default 8080), the Temporal settings of config/temporal.ts, and GITHUB_TOKEN (GITHUB_API_URL
+ * for GitHub Enterprise) to answer `/slipway` comments; it holds no copy of the policy and asks a
+ * worker for it. Stops taking deliveries on SIGTERM/SIGINT and exits once in-flight ones are
+ * answered.
  */
 import { temporalSettingsFromEnv } from '../../config/temporal.js';
 import { connectClient } from '../connect.js';
 import { fetchPolicy } from '../policy.js';
+import { sendDecisionViaTemporal } from './approval-relay.js';
+import { githubFromEnv } from './github.js';
 import { createWebhookServer } from './server.js';
-import { startReleaseViaTemporal } from './start-release.js';
+import { createdTagViaTemporal, startReleaseViaTemporal } from './start-release.js';
 
 async function main(): Promise<void> {
   const secret = process.env.SLIPWAY_WEBHOOK_SECRET;
@@ -16,11 +19,17 @@ async function main(): Promise<void> {
   const port = Number(process.env.PORT || 8080);
   const settings = temporalSettingsFromEnv();
   const client = await connectClient(settings);
+  const github = githubFromEnv();
+  // Pushes work without GitHub; comments need it to find a pull request's commit and to answer.
+  if (!github) console.log('GITHUB_TOKEN is not set: /slipway comments are ignored (pushes are not affected)');
 
   const server = createWebhookServer({
     secret,
     policy: () => fetchPolicy(client, settings.taskQueue),
     startRelease: startReleaseViaTemporal(client, settings.taskQueue),
+    createdTag: createdTagViaTemporal(client),
+    sendDecision: sendDecisionViaTemporal(client),
+    ...(github ? { github } : {}),
   });
   await new Promise<void>((resolve) => server.listen(port, process.env.HOST || '0.0.0.0', resolve));
   console.log(`slipway webhook listening on :${port} (namespace ${settings.namespace}, task queue ${settings.taskQueue})`);

@@ -1,17 +1,23 @@
 /**
- * The real `startRelease` for the webhook: a tag push becomes a release that starts at the last
- * environment, skips the build (the images of that commit exist) and the tag (it was pushed).
- * The workflow id comes from app + tag, so a duplicate delivery lands on the same workflow.
+ * The webhook's releases on Temporal. A pushed tag becomes a release that starts at the last
+ * environment, skips the build (the images of that commit exist) and the tag (it was pushed); its
+ * workflow id comes from app + tag. A push to a triggering branch becomes a release of that commit
+ * into one environment, built first; its id comes from app + commit, like any release of that
+ * commit. Either way a duplicate delivery lands on the same workflow.
  */
 import type { Client } from '@temporalio/client';
-import { tagReleaseWorkflowId } from '../../core/ids.js';
+import { releaseWorkflowId, shortSha, tagReleaseWorkflowId } from '../../core/ids.js';
 import type { ReleaseInput } from '../../workflows/types.js';
 import { startReleaseWorkflow } from '../start-release.js';
-import type { TagRelease } from './tag-push.js';
+import type { CreatedTagLookup, PushRelease } from './tag-push.js';
 
-export type StartRelease = (release: TagRelease) => Promise<{ workflowId: string; started: boolean }>;
+export type StartRelease = (release: PushRelease) => Promise<{ workflowId: string; started: boolean }>;
 
-export function tagReleaseInput(release: TagRelease): ReleaseInput {
+export function pushReleaseInput(release: PushRelease): ReleaseInput {
+  const requestedBy = release.requestedBy ? { requestedBy: release.requestedBy } : {};
+  if (release.via === 'branch') {
+    return { app: release.app, commit: release.commit, startAt: release.startAt, only: true, trigger: release.trigger, ...requestedBy };
+  }
   return {
     app: release.app,
     commit: release.commit,
@@ -20,18 +26,39 @@ export function tagReleaseInput(release: TagRelease): ReleaseInput {
     skipBuild: true,
     skipTag: true,
     trigger: release.trigger,
+    ...requestedBy,
   };
+}
+
+export function pushReleaseWorkflowId(release: PushRelease): string {
+  return release.via === 'tag' ? tagReleaseWorkflowId(release.app, release.tag) : releaseWorkflowId(release.app, release.commit);
 }
 
 export function startReleaseViaTemporal(client: Client, taskQueue: string): StartRelease {
   return async (release) => {
-    const workflowId = tagReleaseWorkflowId(release.app, release.tag);
+    const workflowId = pushReleaseWorkflowId(release);
     const { started } = await startReleaseWorkflow(client, {
       workflowId,
       taskQueue,
-      input: tagReleaseInput(release),
-      summary: `release ${release.app} ${release.tag} to ${release.startAt} (tag push)`,
+      input: pushReleaseInput(release),
+      summary:
+        release.via === 'tag'
+          ? `release ${release.app} ${release.tag} to ${release.startAt} (tag push)`
+          : `release ${release.app} ${shortSha(release.commit)} to ${release.startAt} (push to ${release.branch})`,
     });
     return { workflowId, started };
+  };
+}
+
+/** The tag a release recorded in its memo (it does so before it creates the tag). */
+export function createdTagViaTemporal(client: Client): CreatedTagLookup {
+  return async (workflowId) => {
+    try {
+      const { memo } = await client.workflow.getHandle(workflowId).describe();
+      return typeof memo?.tag === 'string' ? memo.tag : undefined;
+    } catch (err) {
+      if ((err as Error).name === 'WorkflowNotFoundError') return undefined;
+      throw err;
+    }
   };
 }

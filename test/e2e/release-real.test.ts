@@ -45,11 +45,12 @@ const notifications: NotifyInput[] = [];
 function policyText(stagingTimeout = '30s'): string {
   const example = parse(readFileSync(join(todoappExampleDir(), 'slipway.yaml'), 'utf8')) as {
     gitops: Record<string, unknown>;
-    apps: { todoapp: { source?: unknown; environments: Array<Record<string, unknown>> } };
+    apps: { todoapp: { source?: unknown; triggers?: unknown; environments: Array<Record<string, unknown>> } };
   };
   example.gitops.url = repo.bareUrl;
   const app = example.apps.todoapp;
-  delete app.source; // no GitHub here: no tag step
+  delete app.source; // no GitHub here: no tag step, and no pushes to trigger on
+  delete app.triggers;
   const [staging, production] = app.environments as [Record<string, any>, Record<string, any>];
   staging.checks = [{ soak: '1s' }];
   staging.argocd.timeout = stagingTimeout;

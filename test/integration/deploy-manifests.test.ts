@@ -130,10 +130,14 @@ describe('docker-compose.yml', () => {
       expect(service.build).toEqual({ context: '.', dockerfile: 'Dockerfile' });
       expect(existsSync(join(root, service.build!.dockerfile))).toBe(true);
       expect(service.depends_on).toEqual({ 'temporal-setup': { condition: 'service_completed_successfully' } });
-      expect(service.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', TEMPORAL_NAMESPACE: 'default', SLIPWAY_CONFIG: '/config/slipway.yaml' });
+      expect(service.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', TEMPORAL_NAMESPACE: 'default' });
       expect(service.environment!.SLIPWAY_UI_URL).toBe(`http://localhost:${hostPort(services['temporal-ui']!, 8080)}`);
-      expect(service.volumes).toContainEqual(expect.stringMatching(/:\/config\/slipway\.yaml:ro$/));
     }
+    // The policy is the worker's: only the worker mounts slipway.yaml and points SLIPWAY_CONFIG at it.
+    expect(worker.environment!.SLIPWAY_CONFIG).toBe('/config/slipway.yaml');
+    expect(worker.volumes).toContainEqual(expect.stringMatching(/:\/config\/slipway\.yaml:ro$/));
+    expect(webhook.environment!.SLIPWAY_CONFIG).toBeUndefined();
+    expect(webhook.volumes ?? []).not.toContainEqual(expect.stringMatching(/slipway\.yaml/));
     expect(worker.command).toEqual(dockerfileCmd);
     expect(webhook.command).toEqual(['node', WEBHOOK_MAIN]);
     for (const service of [worker, webhook]) expect(existsSync(join(root, (service.command as string[])[1]!))).toBe(true);
@@ -152,6 +156,9 @@ describe('docker-compose.yml', () => {
     fromEnv(worker.environment!.GITHUB_TOKEN, 'GITHUB_TOKEN');
     fromEnv(worker.environment!.DISCORD_WEBHOOK_URL, 'DISCORD_WEBHOOK_URL');
     fromEnv(webhook.environment!.SLIPWAY_WEBHOOK_SECRET, 'SLIPWAY_WEBHOOK_SECRET');
+    fromEnv(webhook.environment!.GITHUB_TOKEN, 'GITHUB_TOKEN');
+    // The worker checks approvals given in GitHub comments against the same secret.
+    fromEnv(worker.environment!.SLIPWAY_WEBHOOK_SECRET, 'SLIPWAY_WEBHOOK_SECRET');
     // The default pipeline mounted into the worker: every secret it names reaches the worker.
     const mount = worker.volumes!.find((v) => v.endsWith(':/config/slipway.yaml:ro'))!;
     const defaultFile = /\$\{SLIPWAY_CONFIG_FILE:-([^}]+)\}/.exec(mount)![1]!;
@@ -219,11 +226,14 @@ describe('infra/k8s (rendered with kustomize)', () => {
     expect(find('Deployment', 'slipway-webhook').spec.template.spec.automountServiceAccountToken).toBe(false);
   });
 
-  it('mounts slipway.yaml from the ConfigMap, and points SLIPWAY_CONFIG at it', () => {
+  it('mounts slipway.yaml from the ConfigMap into the worker only, and points SLIPWAY_CONFIG at it', () => {
     const configMap = objects.find((o) => o.kind === 'ConfigMap')!;
     const config = parseConfig(configMap.data['slipway.yaml'], 'ConfigMap slipway.yaml');
     expect(Object.keys(config.apps)).toContain('todoapp');
-    for (const name of ['slipway-worker', 'slipway-webhook']) {
+    const webhook = find('Deployment', 'slipway-webhook');
+    expect(webhook.spec.template.spec.volumes ?? [], 'the webhook holds no copy of the policy').toEqual([]);
+    expect(env(webhook).find((e) => e.name === 'SLIPWAY_CONFIG')).toBeUndefined();
+    for (const name of ['slipway-worker']) {
       const deployment = find('Deployment', name);
       const volume = deployment.spec.template.spec.volumes.find((v: any) => v.configMap);
       expect(volume.configMap.name, `${name} mounts the generated ConfigMap`).toBe(configMap.metadata.name);
@@ -249,7 +259,8 @@ describe('infra/k8s (rendered with kustomize)', () => {
     const worker = keysOf('slipway-worker');
     const webhook = keysOf('slipway-webhook');
     expect(worker).toMatchObject({ GITHUB_TOKEN: 'required', TEMPORAL_API_KEY: 'optional', DISCORD_WEBHOOK_URL: 'optional' });
-    expect(webhook).toEqual({ SLIPWAY_WEBHOOK_SECRET: 'required', TEMPORAL_API_KEY: 'optional' });
+    expect(webhook).toEqual({ SLIPWAY_WEBHOOK_SECRET: 'required', GITHUB_TOKEN: 'required', TEMPORAL_API_KEY: 'optional' });
+    expect(worker).toMatchObject({ SLIPWAY_WEBHOOK_SECRET: 'optional' });
     // Every secret the shipped slipway.yaml names is given to the worker.
     const configMap = objects.find((o) => o.kind === 'ConfigMap')!;
     for (const name of secretVarsOf(parseConfig(configMap.data['slipway.yaml'], 'slipway.yaml'))) expect(worker, name).toHaveProperty(name);

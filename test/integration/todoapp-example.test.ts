@@ -140,7 +140,8 @@ describe('the TodoApp GitOps example', () => {
     expect(staging!.checks).toEqual([{ soak: 30_000 }]);
     expect(staging!.notify).toBe('log');
     expect(staging!.backup).toBeUndefined();
-    expect(production!.approval).toEqual({ required: true, timeout: 24 * 3600_000 });
+    expect(production!.approval).toMatchObject({ required: true, timeout: 24 * 3600_000, fourEyes: true });
+    expect(app.triggers).toEqual({ push: [{ branch: 'main', to: 'staging' }] });
     expect(production!.freeze).toEqual([{ cron: '0 17 * * FRI', duration: 64 * 3600_000, reason: 'weekend freeze' }]);
     expect(production!.notify).toEqual({ discord: { urlFromEnv: 'DISCORD_WEBHOOK_URL' } });
     expect(production!.backup).toMatchObject({ postgres: { urlFromEnv: 'PROD_DATABASE_URL' }, keep: 14 });

@@ -20,6 +20,7 @@ import {
 } from '../../activities/types.js';
 import { createCheckActivities } from '../../activities/checks/index.js';
 import { createControlActivities } from '../../activities/control/index.js';
+import { verifyApproval } from '../../activities/github/verify-approval.js';
 
 export interface WorldRules {
   /** overlay path → images it holds before the test. */
@@ -205,6 +206,8 @@ export class FakeWorld {
       async reportDeployment({ environment, commit, state }) {
         world.append({ type: 'deployment', environment, commit, state, at: Date.now() });
       },
+      // Approvals from GitHub comments are checked for real (GITHUB_API_URL points at Prism in tests).
+      verifyApproval: (input) => verifyApproval(input),
       async notify({ channels, event }) {
         world.append({ type: 'notify', event, channels, at: Date.now() });
         return { delivered: channels.length, failed: 0 };

@@ -1,6 +1,6 @@
 /**
- * Real GitHub `push` payloads (from @octokit/webhooks-examples), adapted to a tag push, and signed
- * the way GitHub signs deliveries.
+ * Real GitHub payloads (from @octokit/webhooks-examples) — pushes, issue and commit comments —
+ * adapted to what a test needs, and signed the way GitHub signs deliveries.
  */
 import { createRequire } from 'node:module';
 import { Webhooks } from '@octokit/webhooks';
@@ -14,6 +14,8 @@ interface WebhookExamples {
 const require = createRequire(import.meta.url);
 const all = require('@octokit/webhooks-examples') as WebhookExamples[];
 const pushExamples = all.find((e) => e.name === 'push')!.examples;
+const issueCommentExamples = all.find((e) => e.name === 'issue_comment')!.examples;
+const commitCommentExamples = all.find((e) => e.name === 'commit_comment')!.examples;
 
 /** GitHub's example of a created tag (`refs/tags/simple-tag` in Codertocat/Hello-World). */
 export function tagPushPayload(tag: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -21,9 +23,52 @@ export function tagPushPayload(tag: string, overrides: Record<string, unknown> =
   return { ...structuredClone(example), ref: `refs/tags/${tag}`, ...overrides };
 }
 
-/** GitHub's example of a branch push. */
-export function branchPushPayload(): Record<string, unknown> {
-  return structuredClone(pushExamples.find((e) => String(e.ref).startsWith('refs/heads/'))!);
+/** GitHub's example of a branch push (`refs/heads/master`), to `branch` and at `commit` when given. */
+export function branchPushPayload(options: { branch?: string; commit?: string } = {}, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const example = structuredClone(pushExamples.find((e) => String(e.ref).startsWith('refs/heads/'))!);
+  if (options.branch) example.ref = `refs/heads/${options.branch}`;
+  if (options.commit) {
+    example.after = options.commit;
+    example.head_commit = { ...(example.head_commit as object), id: options.commit };
+  }
+  return { ...example, ...overrides };
+}
+
+/** A push that deletes `branch`: GitHub sends `deleted: true`, `after` all zeros and no head commit. */
+export function branchDeletePayload(branch: string): Record<string, unknown> {
+  return branchPushPayload({ branch }, { deleted: true, created: false, after: '0'.repeat(40), head_commit: null, commits: [] });
+}
+
+/** The same push, made to a fork of the repository. */
+export function forkPushPayload(branch: string, commit: string, fullName = 'Codertocat/Hello-World'): Record<string, unknown> {
+  const push = branchPushPayload({ branch, commit });
+  return { ...push, repository: { ...(push.repository as object), full_name: fullName, fork: true } };
+}
+
+/**
+ * GitHub's example of a new issue comment, made now (the worker takes only comments newer than the
+ * wait for approval), with `body`; on a pull request (GitHub's `issue.pull_request`) unless told not.
+ */
+export function issueCommentPayload(body: string, options: { pullRequest?: boolean; commentId?: number } = {}): Record<string, unknown> {
+  const example = structuredClone(issueCommentExamples.find((e) => e.action === 'created')!) as Record<string, any>;
+  example.comment.body = body;
+  example.comment.created_at = example.comment.updated_at = new Date().toISOString();
+  if (options.commentId) example.comment.id = options.commentId;
+  if (options.pullRequest !== false) {
+    const url = `https://api.github.com/repos/${example.repository.full_name}/pulls/${example.issue.number}`;
+    const html = `https://github.com/${example.repository.full_name}/pull/${example.issue.number}`;
+    example.issue.pull_request = { url, html_url: html, diff_url: `${html}.diff`, patch_url: `${html}.patch` };
+  }
+  return example;
+}
+
+/** GitHub's example of a new comment on a commit, made now, with `body`, on `commit` when given. */
+export function commitCommentPayload(body: string, commit?: string): Record<string, unknown> {
+  const example = structuredClone(commitCommentExamples.find((e) => e.action === 'created')!) as Record<string, any>;
+  example.comment.body = body;
+  example.comment.created_at = example.comment.updated_at = new Date().toISOString();
+  if (commit) example.comment.commit_id = commit;
+  return example;
 }
 
 /** GitHub's example of a deleted tag. */
@@ -36,8 +81,11 @@ export function sign(secret: string, body: string): Promise<string> {
   return new Webhooks({ secret }).sign(body);
 }
 
-/** A config with one app whose source is the repository of GitHub's example payloads. */
-export function helloWorldConfig(): SlipwayConfig {
+/**
+ * A config with one app whose source is the repository of GitHub's example payloads: pushes to
+ * main go to staging; `tag` is the app's tag rules (YAML flow mapping) when given.
+ */
+export function helloWorldConfig(options: { tag?: string } = {}): SlipwayConfig {
   return parseConfig(
     `
 gitops: { url: /tmp/gitops.git }
@@ -45,9 +93,13 @@ apps:
   hello:
     source: { github: Codertocat/Hello-World }
     images: [hello/web]
-    environments:
+    triggers: { push: [ { branch: main, to: staging } ] }
+${options.tag ? `    tag: ${options.tag}\n` : ''}    environments:
       - { name: staging, overlay: o/staging, argocd: { application: hello-staging } }
-      - { name: production, overlay: o/production, argocd: { application: hello-production } }
+      - name: production
+        overlay: o/production
+        argocd: { application: hello-production }
+        approval: { required: true }
 `,
     'test.yaml',
   );

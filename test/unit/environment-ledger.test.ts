@@ -3,6 +3,7 @@
  * withdrawal does, and what is recorded — no Temporal server involved.
  */
 import { describe, expect, it } from 'vitest';
+import { ApprovalWait, approvalRules } from '../../workflows/approvals.js';
 import { EnvironmentLedger, RECENT_KEPT, recordedOutcome } from '../../workflows/environment-ledger.js';
 import type { PromotionOutcome, PromotionRequest } from '../../workflows/types.js';
 
@@ -238,14 +239,19 @@ describe('environment ledger: approvals', () => {
   it('takes a decision only while the head waits for approval, from someone named, for the build waiting', () => {
     const ledger = new EnvironmentLedger();
     const a = request('release/a', 'abcdef1', { version: '1.4.0' });
-    expect(ledger.approvalProblem({ by: 'alice' }, 'todoapp/production')).toMatch(/not waiting for approval \(nothing is pending\)/);
+    const where = 'todoapp/production';
+    expect(ledger.approvalProblem({ by: 'alice' }, true, 'cli', where)).toMatch(/not waiting for approval \(nothing is pending\)/);
     ledger.receive(a, now());
-    expect(ledger.approvalProblem({ by: 'alice' }, 'todoapp/production')).toMatch(/it is queued: 1.4.0 \(abcdef1\)/);
+    expect(ledger.approvalProblem({ by: 'alice' }, true, 'cli', where)).toMatch(/it is queued: 1.4.0 \(abcdef1\)/);
     ledger.gate = { phase: 'awaiting-approval', since: now() };
-    expect(ledger.approvalProblem({ by: ' ' }, 'todoapp/production')).toMatch(/must say who/);
-    expect(ledger.approvalProblem({ by: 'alice', version: '1.3.0' }, 'todoapp/production')).toMatch(/approval of 1.4.0 \(abcdef1\), not 1.3.0/);
-    expect(ledger.approvalProblem({ by: 'alice', version: 'abcdef' }, 'todoapp/production')).toBeUndefined();
-    expect(ledger.decide({ by: 'alice' }, true, 'cli')).toEqual({ requestId: a.requestId, version: '1.4.0' });
-    expect(ledger.approvalProblem({ by: 'bob' }, 'todoapp/production')).toMatch(/not waiting/);
+    ledger.approval = new ApprovalWait(a, approvalRules({ required: true, timeout: 60_000 } as never, undefined), now());
+    expect(ledger.approvalProblem({ by: ' ' }, true, 'cli', where)).toMatch(/must say who/);
+    expect(ledger.approvalProblem({ by: 'alice', version: '1.3.0' }, true, 'cli', where)).toMatch(/approval of 1.4.0 \(abcdef1\), not 1.3.0/);
+    expect(ledger.approvalProblem({ by: 'alice', version: 'abcdef' }, true, 'cli', where)).toBeUndefined();
+    expect(ledger.approval.take({ by: 'alice' }, true, 'cli', now())).toEqual({ requestId: a.requestId, version: '1.4.0', approvals: 1, needed: 1 });
+    expect(ledger.approvalProblem({ by: 'bob' }, true, 'cli', where)).toMatch(/not waiting for approval \(the decision on 1.4.0 \(abcdef1\) is made\)/);
+    ledger.finishHead(promoted, now(), { approvedBy: ledger.approval.approvedBy });
+    expect(ledger.recent[0]).toMatchObject({ approvedBy: 'cli:alice' });
+    expect(ledger.approval).toBeUndefined();
   });
 });
