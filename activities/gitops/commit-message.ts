@@ -9,24 +9,41 @@ export function shortCommit(sha: string): string {
   return /^[0-9a-f]{8,40}$/i.test(sha) ? sha.slice(0, 7) : sha;
 }
 
+interface Build {
+  commit: string;
+  version?: string;
+}
+
+/**
+ * `Slipway-Source-Commit` / `Slipway-Version` always name the build whose images the overlay holds
+ * after this commit, so a tool reading them as "what is deployed" is right for rollbacks too; the
+ * build a rollback replaced is in `Slipway-Undoes-Commit` / `Slipway-Undoes-Version`. An undo whose
+ * caller does not say which build it puts back carries no source trailers rather than a wrong one.
+ */
 export function commitMessage(context: CommitContext, images: ImageSetting[]): string {
-  const version = context.version ? ` (${context.version})` : '';
-  const source = shortCommit(context.sourceCommit);
-  const subject =
-    context.kind === 'rollback'
-      ? context.undo
-        ? `rollback ${context.app} in ${context.environment}: undo ${source}${version}, previous images back`
-        : `rollback ${context.app} in ${context.environment} to ${source}${version}`
-      : `promote ${context.app} to ${context.environment}: ${source}${version}`;
+  const build: Build = { commit: context.sourceCommit, version: context.version };
+  const rollback = context.kind === 'rollback';
+  // An undo writes the images from before `sourceCommit`; a rollback --to writes `sourceCommit`'s.
+  const deployed = rollback && context.undo ? context.counterpart : build;
+  const undone = rollback ? (context.undo ? build : context.counterpart) : undefined;
+  const subject = !rollback
+    ? `promote ${context.app} to ${context.environment}: ${label(build)}`
+    : context.undo
+      ? `rollback ${context.app} in ${context.environment}: undo ${label(build)}, ${deployed ? `back to ${label(deployed)}` : 'previous images back'}`
+      : `rollback ${context.app} in ${context.environment} to ${label(build)}${undone ? `, replacing ${label(undone)}` : ''}`;
   const trailers = [
     `Slipway-Release: ${context.releaseId}`,
     `Slipway-App: ${context.app}`,
     `Slipway-Environment: ${context.environment}`,
-    ...(context.version ? [`Slipway-Version: ${context.version}`] : []),
-    `Slipway-Source-Commit: ${context.sourceCommit}`,
+    ...(deployed ? [...(deployed.version ? [`Slipway-Version: ${deployed.version}`] : []), `Slipway-Source-Commit: ${deployed.commit}`] : []),
+    ...(undone ? [...(undone.version ? [`Slipway-Undoes-Version: ${undone.version}`] : []), `Slipway-Undoes-Commit: ${undone.commit}`] : []),
     `Slipway-Kind: ${context.kind}${context.undo ? ' (undo)' : ''}`,
   ];
   return `${oneLine(subject)}\n\n${describeImages(images)}\n\n${trailers.map(oneLine).join('\n')}\n`;
+}
+
+function label(build: Build): string {
+  return `${shortCommit(build.commit)}${build.version ? ` (${build.version})` : ''}`;
 }
 
 /** Inputs come from people and webhooks: a newline must not forge a trailer or a subject. */

@@ -11,7 +11,7 @@ import { writeOverlay } from './write-overlay.js';
 export type { GitopsOptions } from './options.js';
 export type { WriteMode, PublishOutcome } from './write-mode.js';
 export { directPush } from './write-mode.js';
-export { isAncestor, remoteBranchHead } from './ancestry.js';
+export { createAncestryChecker, isAncestor, remoteBranchHead, type AncestryOptions, type IsAncestorFn } from './ancestry.js';
 export { commitMessage } from './commit-message.js';
 export { createRedactor } from './redact.js';
 

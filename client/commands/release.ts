@@ -5,13 +5,14 @@ import { sleep } from '../../activities/activity-context.js';
 import { releaseWorkflowId, shortSha } from '../../core/ids.js';
 import { releaseStatusQuery } from '../../workflows/messages.js';
 import type { release } from '../../workflows/release.js';
-import type { DeploymentRecord, EnvironmentState, ReleaseInput, ReleaseStatus } from '../../workflows/types.js';
+import type { EnvironmentState, ReleaseInput, ReleaseStatus } from '../../workflows/types.js';
 import type { CliContext } from '../context.js';
 import { queryEnvironmentState } from '../environment-state.js';
 import { CliExit, EXIT_FAILED, EXIT_USAGE } from '../errors.js';
 import { progressKey, renderSteps, renderWaiting } from '../progress.js';
 import { startReleaseWorkflow } from '../start-release.js';
 import { whoAmI } from '../user.js';
+import { findTarget, isNewerBuild, previousBuild, resolveReleaseCommit, TargetError, type KnownBuild } from './targets.js';
 
 interface WaitOptions {
   wait: boolean;
@@ -26,17 +27,21 @@ export function registerReleaseCommands(program: Command, context: () => CliCont
     .option('--version <version>', 'release version, e.g. 1.4.0 (default: next patch after the latest tag)')
     .option('--skip-build', 'the images are built already')
     .option('--no-wait', 'start and return without following progress')
-    .action(async (app: string, commit: string, opts: { version?: string; skipBuild?: boolean } & WaitOptions) => {
+    .action(async (app: string, given: string, opts: { version?: string; skipBuild?: boolean } & WaitOptions) => {
       const ctx = context();
-      assertCommit(commit);
+      assertCommit(given);
       if (opts.version !== undefined) assertVersion(opts.version);
-      await ctx.appPolicy(app);
+      const environments = (await ctx.appPolicy(app)).environments.map((e) => e.name);
+      // The release id and the images' tag are the full SHA: a short one only stands for a build already known.
+      const known = given.length === 40 ? [] : knownBuilds(await environmentStates(ctx, app, environments));
+      const commit = exact(() => resolveReleaseCommit(given, known));
       const input: ReleaseInput = {
         app,
         commit,
         version: opts.version?.replace(/^v/, ''),
         skipBuild: opts.skipBuild,
         trigger: `cli:${whoAmI()}`,
+        requestedBy: whoAmI(),
       };
       await startAndFollow(ctx, releaseWorkflowId(app, commit), input, opts.wait);
     });
@@ -53,7 +58,7 @@ export function registerReleaseCommands(program: Command, context: () => CliCont
       const environments = (await ctx.appPolicy(app)).environments.map((e) => e.name);
       assertEnvironment(environments, env);
       const build = await resolveBuild(ctx, app, environments, version);
-      const input: ReleaseInput = { app, commit: build.commit, version: build.version, startAt: env, only: true, skipBuild: true, skipTag: true, trigger: `cli:${whoAmI()}` };
+      const input: ReleaseInput = { app, commit: build.commit, version: build.version, startAt: env, only: true, skipBuild: true, skipTag: true, trigger: `cli:${whoAmI()}`, requestedBy: whoAmI() };
       await startAndFollow(ctx, `promote/${app}/${env}/${build.version ?? shortSha(build.commit)}-${Date.now().toString(36)}`, input, opts.wait);
     });
 
@@ -68,11 +73,20 @@ export function registerReleaseCommands(program: Command, context: () => CliCont
       const ctx = context();
       assertEnvironment((await ctx.appPolicy(app)).environments.map((e) => e.name), env);
       const state = await queryEnvironmentState(await ctx.client(), app, env);
-      const target = opts.to ? findRecord(state?.recent ?? [], opts.to) : previousDeployment(state);
+      // `--to ""` is a target that names nothing, not the absence of --to.
+      const to = opts.to;
+      const target = to !== undefined ? exact(() => findTarget(state?.recent ?? [], to)) : previousBuild(state);
       if (!target) {
-        throw new CliExit(EXIT_FAILED, opts.to ? `${app}/${env} has no deployment of ${opts.to} to go back to` : `${app}/${env} has no earlier deployment to go back to`);
+        throw new CliExit(EXIT_FAILED, to !== undefined ? `${app}/${env} has no deployment of ${to} to go back to` : `${app}/${env} has no earlier deployment to go back to`);
       }
-      const input: ReleaseInput = { app, commit: target.commit, version: target.version, startAt: env, only: true, skipBuild: true, skipTag: true, kind: 'rollback', trigger: `cli:${whoAmI()}` };
+      // Going forward skips the approval a rollback does not need: that is a promotion, with its gates.
+      if (to !== undefined && state?.current && isNewerBuild(target, state.current, state.recent)) {
+        throw new CliExit(
+          EXIT_USAGE,
+          `error: ${label(target)} is newer than ${label(state.current)}, which runs in ${app}/${env}: that is not a rollback; use \`slipway promote ${app} ${env} ${to}\` (it goes through ${env}'s gates)`,
+        );
+      }
+      const input: ReleaseInput = { app, commit: target.commit, version: target.version, startAt: env, only: true, skipBuild: true, skipTag: true, kind: 'rollback', trigger: `cli:${whoAmI()}`, requestedBy: whoAmI() };
       await startAndFollow(ctx, `rollback/${app}/${env}/${target.version ?? shortSha(target.commit)}-${Date.now().toString(36)}`, input, opts.wait);
     });
 
@@ -147,27 +161,40 @@ export async function follow(ctx: CliContext, handle: WorkflowHandle<typeof rele
   throw new CliExit(EXIT_FAILED, `release failed: ${message}`);
 }
 
-/** A version or commit prefix, looked up in the deployments of the app's environments. */
+/** An exact version or a unique commit prefix, looked up in the deployments of all the app's environments. */
 async function resolveBuild(ctx: CliContext, app: string, envs: string[], wanted: string): Promise<{ commit: string; version?: string }> {
-  const client = await ctx.client();
-  for (const env of envs) {
-    const state = await queryEnvironmentState(client, app, env);
-    const record = findRecord(state?.recent ?? [], wanted);
-    if (record) return { commit: record.commit, version: record.version };
-  }
-  if (/^[0-9a-f]{7,40}$/.test(wanted) && wanted.length === 40) return { commit: wanted };
+  const records = (await environmentStates(ctx, app, envs)).flatMap((s) => s.recent);
+  if (/^[0-9a-f]{40}$/.test(wanted) && !records.some((r) => r.commit === wanted && r.outcome === 'promoted')) return { commit: wanted };
+  const record = exact(() => findTarget(records, wanted));
+  if (record) return { commit: record.commit, version: record.version };
   throw new CliExit(EXIT_FAILED, `no deployment of ${app} ${wanted} is known; give a full 40-character commit SHA`);
 }
 
-function findRecord(records: DeploymentRecord[], wanted: string): DeploymentRecord | undefined {
-  const version = wanted.replace(/^v/, '');
-  return records.find((r) => r.outcome === 'promoted' && (r.version === version || r.commit.startsWith(wanted)));
+async function environmentStates(ctx: CliContext, app: string, envs: string[]): Promise<EnvironmentState[]> {
+  const client = await ctx.client();
+  const states = await Promise.all(envs.map((env) => queryEnvironmentState(client, app, env)));
+  return states.filter((s): s is EnvironmentState => s !== undefined);
 }
 
-function previousDeployment(state: EnvironmentState | undefined): DeploymentRecord | undefined {
-  if (!state?.current) return undefined;
-  return state.recent.find((r) => r.outcome === 'promoted' && r.commit !== state.current!.commit);
+/** Every build the environments have seen, whatever became of it. */
+function knownBuilds(states: EnvironmentState[]): KnownBuild[] {
+  return states.flatMap((s) => [...(s.current ? [s.current] : []), ...s.recent]);
 }
+
+/** A target the resolver refuses is a usage error, with the resolver's explanation. */
+function exact<T>(resolve: () => T): T {
+  try {
+    return resolve();
+  } catch (err) {
+    if (err instanceof TargetError) throw new CliExit(EXIT_USAGE, err.message);
+    throw err;
+  }
+}
+
+function label(build: KnownBuild): string {
+  return build.version ? `${build.version} (${shortSha(build.commit)})` : shortSha(build.commit);
+}
+
 
 function assertCommit(commit: string): void {
   if (!/^[0-9a-f]{7,40}$/.test(commit)) throw new CliExit(EXIT_USAGE, `error: <commit> must be a hex commit SHA, got "${commit}"`);

@@ -8,12 +8,13 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { releaseWorkflowId } from '../../core/ids.js';
+import { queryEnvironmentState } from '../../client/environment-state.js';
 import { TestPolicy } from '../support/policy.js';
-import { startTestWorker, temporalAddress, testClient, type RunningWorker } from '../support/temporal.js';
+import { startTestWorker, temporalAddress, testClient, type RunningWorker, workflowExists } from '../support/temporal.js';
 import { commitSha, newWorld, uniqueApp } from '../support/pipelines.js';
 import type { FakeWorld } from '../support/fake-world.js';
 
@@ -89,21 +90,16 @@ afterAll(async () => {
   await client?.connection.close();
 });
 
-async function exists(workflowId: string): Promise<boolean> {
-  try {
-    await client.workflow.getHandle(workflowId).describe();
-    return true;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return false;
-    throw err;
-  }
-}
+const exists = (workflowId: string) => workflowExists(client, workflowId);
 
-/** Starts `slipway release`, waits until production awaits approval, then runs `decide`. */
-async function releaseUntilApproval(commit: string, version: string, decide: string[]): Promise<{ release: Run; decision: Run }> {
+/**
+ * Starts `slipway release` (as carol), waits until production awaits approval, then runs `decide`
+ * as `decider` (someone else by default: the policy wants four eyes).
+ */
+async function releaseUntilApproval(commit: string, version: string, decide: string[], decider = 'dave'): Promise<{ release: Run; decision: Run }> {
   let decision: Promise<Run> | undefined;
   const release = await cli(['release', app, commit, '--version', version], env, (out) => {
-    if (!decision && /production \(awaiting-approval/.test(out)) decision = cli(decide, env);
+    if (!decision && /production \(awaiting-approval/.test(out)) decision = cli(decide, { ...env, SLIPWAY_USER: decider });
   });
   expect(decision, `release output never showed production awaiting approval:\n${release.stdout}\n${release.stderr}`).toBeDefined();
   return { release, decision: await decision! };
@@ -139,7 +135,7 @@ describe('slipway CLI', () => {
     const { release, decision } = await releaseUntilApproval(commitSha(), '1.1.0', ['reject', app, 'production', '--comment', 'not today']);
     expect(decision.code).toBe(0);
     expect(release.code).toBe(1);
-    expect(release.stderr).toMatch(/release failed: production: promotion rejected by carol: not today/);
+    expect(release.stderr).toMatch(/release failed: production: promotion rejected by dave: not today/);
   });
 
   it('rolls production back to the previous build without asking for approval, and promotes a known build into one environment', async () => {
@@ -161,9 +157,38 @@ describe('slipway CLI', () => {
       ['staging', '1.0.0'],
       ['production', '1.0.0'],
     ]);
+    // A target that names no known build is a usage error, before anything starts.
     const unknown = await cli(['rollback', app, 'production', '--to', '9.9.9'], env);
-    expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/has no deployment of 9\.9\.9 to go back to/);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/"9\.9\.9" is not a known version/);
+  });
+
+  it('issue 19 item 4: targets are exact; rolling forward is refused with a pointer to promote', async () => {
+    // Production ran 1.2.0 and was rolled back to an earlier build (the test before).
+    const production = await queryEnvironmentState(client, app, 'production');
+    const newer = production!.recent.find((r) => r.version === '1.2.0' && r.outcome === 'promoted')!;
+    expect(production!.current?.version).toMatch(/^1\.0\.\d$/);
+
+    const forward = await cli(['rollback', app, 'production', '--to', '1.2.0'], env);
+    expect(forward.code).toBe(2);
+    expect(forward.stderr).toMatch(/1\.2\.0 \([0-9a-f]{7}\) is newer than 1\.0\.\d \([0-9a-f]{7}\), which runs in .*: that is not a rollback; use `slipway promote .* production 1\.2\.0`/);
+    const forwardByCommit = await cli(['rollback', app, 'production', '--to', newer.commit.slice(0, 9)], env);
+    expect(forwardByCommit.code).toBe(2);
+    expect(forwardByCommit.stderr).toMatch(/not a rollback/);
+    for (const loose of ['', 'abc', newer.commit.slice(0, 6)]) {
+      const run = await cli(['promote', app, 'staging', loose], env);
+      expect(run.code, `promote "${loose}"`).toBe(2);
+      expect(run.stderr).toMatch(/a commit prefix needs at least 7 hex characters/);
+      const back = await cli(['rollback', app, 'production', '--to', loose], env);
+      expect(back.code, `rollback --to "${loose}"`).toBe(2);
+    }
+
+    // A short SHA no environment knows would be a second name for a build: refused, nothing started.
+    const unknownShort = commitSha().slice(0, 8);
+    const short = await cli(['release', app, unknownShort, '--no-wait'], env);
+    expect(short.code).toBe(2);
+    expect(short.stderr).toMatch(new RegExp(`no build known to the app's environments starts with ${unknownShort}; give the full 40-character commit SHA`));
+    expect(await exists(releaseWorkflowId(app, unknownShort))).toBe(false);
   });
 
   it('exits 1 when asked to approve an environment that is not waiting', async () => {
@@ -238,5 +263,21 @@ apps:
     expect(run.stderr).toContain(`has: ${app}`);
     expect(run.stdout).not.toContain('started:');
     expect(await exists(releaseWorkflowId(stranger, commit))).toBe(false);
+  });
+
+  it('refuses an approval from the person who asked for the release, and takes one from someone else', async () => {
+    let ownApproval: Promise<Run> | undefined;
+    let otherApproval: Promise<Run> | undefined;
+    const release = await cli(['release', app, commitSha(), '--version', '1.0.5'], env, (out) => {
+      if (ownApproval || !/production \(awaiting-approval/.test(out)) return;
+      ownApproval = cli(['approve', app, 'production'], env);
+      otherApproval = ownApproval.then(() => cli(['approve', app, 'production'], { ...env, SLIPWAY_USER: 'erin' }));
+    });
+    const own = await ownApproval!;
+    expect(own.code).toBe(1);
+    expect(own.stderr).toMatch(/carol asked for 1\.0\.5 \([0-9a-f]{7}\) and may not approve it too \(the policy wants four eyes\)/);
+    expect((await otherApproval!).code).toBe(0);
+    expect(release.code, release.stderr).toBe(0);
+    expect((await cli(['history', app], env)).stdout).toMatch(/promote\s+1\.0\.5\s+promoted[^\n]*\n\s+approved by cli:erin; policy sha256:[0-9a-f]{16}/);
   });
 });

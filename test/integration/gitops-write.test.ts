@@ -130,6 +130,42 @@ describe('writeOverlayImages', () => {
     expect((await bare(repo, 'rev-list', '--count', 'main')).trim()).toBe('3');
   });
 
+  it('issue 19 item 6: rollback commits name the build deployed now and the build undone in distinct trailers', async () => {
+    const repo = await freshRepo();
+    const gitops = createGitopsActivities({ logger: quiet });
+    const good = '1111111aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+    const bad = '2222222bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
+    const trailer = async (key: string) => (await bare(repo, 'log', '-1', `--format=%(trailers:key=${key},valueonly)`, 'main')).trim();
+    const deployedAndUndone = async () => ({
+      source: await trailer('Slipway-Source-Commit'),
+      version: await trailer('Slipway-Version'),
+      undoesCommit: await trailer('Slipway-Undoes-Commit'),
+      undoesVersion: await trailer('Slipway-Undoes-Version'),
+    });
+
+    await gitops.writeOverlayImages(write(repo.git, PRODUCTION, tagged(good), context(good, { environment: 'production', version: '1.3.0' })));
+    await gitops.writeOverlayImages(write(repo.git, PRODUCTION, tagged(bad), context(bad, { environment: 'production', version: '1.4.0' })));
+
+    // The compensation of the failed 1.4.0, told which build it puts back.
+    await gitops.writeOverlayImages(
+      write(repo.git, PRODUCTION, tagged(good), context(bad, { environment: 'production', version: '1.4.0', kind: 'rollback', undo: true, counterpart: { commit: good, version: '1.3.0' } })),
+    );
+    expect(await deployedAndUndone()).toEqual({ source: good, version: '1.3.0', undoesCommit: bad, undoesVersion: '1.4.0' });
+    expect((await bare(repo, 'log', '-1', '--format=%s', 'main')).trim()).toBe('rollback todoapp in production: undo 2222222 (1.4.0), back to 1111111 (1.3.0)');
+
+    // Promote 1.4.0 again, then an undo that does not know what it puts back: it must not claim the undone build is deployed.
+    await gitops.writeOverlayImages(write(repo.git, PRODUCTION, tagged(bad), context(bad, { environment: 'production', version: '1.4.0' })));
+    await gitops.writeOverlayImages(write(repo.git, PRODUCTION, tagged(good), context(bad, { environment: 'production', version: '1.4.0', kind: 'rollback', undo: true })));
+    expect(await deployedAndUndone()).toEqual({ source: '', version: '', undoesCommit: bad, undoesVersion: '1.4.0' });
+
+    // `slipway rollback --to`: the source is the build gone back to; the one it replaces is the undone one.
+    await gitops.writeOverlayImages(write(repo.git, PRODUCTION, tagged(bad), context(bad, { environment: 'production', version: '1.4.0' })));
+    await gitops.writeOverlayImages(
+      write(repo.git, PRODUCTION, tagged(good), context(good, { environment: 'production', version: '1.3.0', kind: 'rollback', counterpart: { commit: bad, version: '1.4.0' } })),
+    );
+    expect(await deployedAndUndone()).toEqual({ source: good, version: '1.3.0', undoesCommit: bad, undoesVersion: '1.4.0' });
+  });
+
   it('an image missing from the overlay fails non-retryably, naming overlay and image, without touching the repo', async () => {
     const repo = await freshRepo();
     const gitops = createGitopsActivities({ logger: quiet });
