@@ -1,7 +1,10 @@
 /**
- * Replays recorded workflow histories (test/histories/) against today's workflow code. A change
- * that would break running workflows — a reordered step, a new activity without `patched()` —
- * fails here with a non-determinism error. Record new histories with
+ * Replays recorded workflow histories against today's workflow code. Each folder of
+ * test/histories/ holds the histories one version of Slipway's workflows recorded (v1: the first
+ * wave; v2: the worker owns the policy). Workflows of every version may still be running in users'
+ * clusters, so a change that would break any of them — a reordered step, a new activity without
+ * `patched()` — fails here with a non-determinism error. When a change alters the commands a
+ * workflow issues, keep the folders as they are and add one for the new version, recorded with
  * `npx vitest run test/integration/release-workflow.test.ts test/integration/backup.test.ts`
  * (they land in test-output/histories/).
  */
@@ -12,20 +15,26 @@ import { Worker, DefaultLogger, Runtime } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 
 const dir = join(process.cwd(), 'test', 'histories');
-const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+const versions = readdirSync(dir).filter((f) => /^v\d+$/.test(f)).sort();
+const files = versions.flatMap((version) => readdirSync(join(dir, version)).filter((f) => f.endsWith('.json')).sort().map((f) => `${version}/${f}`));
 
 describe('replay of recorded histories', () => {
-  it('has histories for success, rollback and superseded releases, and for good and failed backups', () => {
-    expect(files).toEqual(
+  it.each(versions)('%s has histories for success, rollback and superseded releases, and for good and failed backups', (version) => {
+    expect(files.filter((f) => f.startsWith(`${version}/`)).map((f) => f.slice(version.length + 1))).toEqual(
       expect.arrayContaining([
         'release-success.json',
         'promotion-rollback.json',
         'release-superseded.json',
+        'environment-race.json',
         'backup-success.json',
         'backup-verify-failed.json',
         'backup-dump-failed.json',
       ]),
     );
+  });
+
+  it('keeps the histories of every version so far', () => {
+    expect(versions).toEqual(expect.arrayContaining(['v1', 'v2']));
   });
 
   it.each(files)('%s replays without non-determinism', async (file) => {
@@ -37,6 +46,6 @@ describe('replay of recorded histories', () => {
     const history = historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8')));
     const bundle = inject('workflowBundlePath');
     expect(bundle, 'the suite builds the workflow bundle in global setup').toBeTruthy();
-    await Worker.runReplayHistory({ workflowBundle: { codePath: bundle } }, history, `replay-${file}`);
+    await Worker.runReplayHistory({ workflowBundle: { codePath: bundle } }, history, `replay-${file.replace('/', '-')}`);
   });
 });
