@@ -5,8 +5,8 @@
  * can count every side effect. Its activities keep the real contracts: idempotent writes, the same
  * failure types, heartbeats while waiting.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -103,10 +103,14 @@ export class FakeWorld {
    */
   async locked<T>(fn: () => T | Promise<T>): Promise<T> {
     const lock = join(this.dir, 'lock');
+    // The lock appears with its holder's pid already inside (a rename), so a holder killed at any
+    // moment leaves either no lock or one whose holder can be seen to be gone.
+    const mine = join(this.dir, `lock-${process.pid}-${randomUUID()}`);
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'pid'), String(process.pid));
     for (;;) {
       try {
-        mkdirSync(lock);
-        writeFileSync(join(lock, 'pid'), String(process.pid));
+        renameSync(mine, lock);
         break;
       } catch {
         if (holderIsGone(lock)) rmSync(lock, { recursive: true, force: true });
