@@ -371,6 +371,8 @@ export interface PromotionRequest {
   kind: 'promote' | 'rollback';
   /** The person who asked for the release (see ReleaseInput.requestedBy). */
   requestedBy?: string;
+  /** An override of the "passed the environment before" gate, with its reason (see ReleaseInput.override). */
+  override?: { reason: string };
   /**
    * The policy version the release runs under. The environment workflow reads the environment's
    * gates and wiring for it from the worker, never from the request's own copies above.
@@ -426,6 +428,8 @@ export interface EnvironmentPolicy extends PolicyRef {
   environment: EnvironmentConfig;
   /** The environment before this one in the app's order: a build must have passed it first. */
   previous?: string;
+  /** Whether the app's policy allows overrides of that gate. */
+  overrides: boolean;
   images: AppConfig['images'];
   git: GitTarget;
   engine: EngineConfig;

@@ -175,7 +175,16 @@ const appSchema = z
      * A build asked into a later environment (a pushed tag, `slipway promote`) that has not passed
      * the one before it: run the earlier environments first, or refuse it.
      */
-    promotion: z.strictObject({ unvalidated: z.enum(['run-earlier', 'refuse']).default('run-earlier') }).prefault({}),
+    promotion: z
+      .strictObject({
+        unvalidated: z.enum(['run-earlier', 'refuse']).default('run-earlier'),
+        /**
+         * Whether `slipway promote --force --reason …` may take a build past an environment it has
+         * not passed. An override always waits for an approval from someone other than who asked.
+         */
+        allowOverride: z.boolean().default(false),
+      })
+      .prefault({}),
     environments: z.array(environmentSchema).min(1, 'expected at least one environment'),
   })
   .superRefine((app, ctx) => {

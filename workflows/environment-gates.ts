@@ -30,9 +30,11 @@ export async function underPolicyAndAdmitted(
     const policy = await policyFor(asked.policyVersion);
     const request = underPolicy(asked, policy);
     const refusal =
-      request.kind === 'promote'
-        ? policy.previous && patched(PATCH_PREVIOUS_MUST_PASS) ? await notPassed(request, policy.previous) : undefined
-        : patched(PATCH_ROLLBACK_TO_KNOWN_BUILD) ? await notRunHere(request) : undefined;
+      request.kind === 'rollback'
+        ? patched(PATCH_ROLLBACK_TO_KNOWN_BUILD) ? await notRunHere(request) : undefined
+        : request.override
+          ? overrideProblem(request, policy)
+          : policy.previous && patched(PATCH_PREVIOUS_MUST_PASS) ? await notPassed(request, policy.previous) : undefined;
     return refusal ? { refused: refusal } : { request };
   } catch (err) {
     return { refused: describeFailure(err).reason };
@@ -124,4 +126,12 @@ export async function verifyGithubDecision(wait: ApprovalWait, d: ApprovalDecisi
       },
     ],
   );
+}
+
+/** An override is taken only where the policy allows it, from someone named, with a reason. */
+function overrideProblem(request: PromotionRequest, policy: EnvironmentPolicy): string | undefined {
+  if (!policy.overrides) return `${request.app}'s policy does not allow overrides: ${buildLabel(request)} must pass ${policy.previous ?? 'the environments before'} first`;
+  if (!request.requestedBy) return 'an override must say who asks for it';
+  if (!request.override?.reason?.trim()) return 'an override must give its reason';
+  return undefined;
 }

@@ -40,6 +40,8 @@ const PATCH_WITHDRAW_UNSEEN = 'environment-withdraw-before-arrival';
 const PATCH_WITHDRAWN_HEAD = 'environment-withdrawn-head-never-starts';
 const PATCH_GATES_FROM_POLICY = 'environment-gates-from-policy';
 const PATCH_ROLLBACK_THROUGH_FREEZE = 'environment-rollback-through-freeze';
+/** The gate an override waits at when its environment has none of its own. */
+const OVERRIDE_APPROVAL = { required: true, timeout: 24 * 3_600_000, count: 1, fourEyes: true, channels: ['github', 'cli', 'ui'] as Array<'github' | 'cli' | 'ui'> };
 
 export async function environment(input: EnvironmentWorkflowInput): Promise<void> {
   const { app, environment: envName } = input;
@@ -142,6 +144,7 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
       if ('refused' in admitted) return { outcome: 'refused', reason: admitted.refused };
       head = admitted.request;
       facts.policyVersion = head.policyVersion;
+      if (head.override) facts.notes = [`override by ${head.requestedBy}: ${head.override.reason}`];
     }
     const env = head.environment;
     const emergencyRollback = head.kind === 'rollback' && env.rollback?.freeze !== 'respect' && patched(PATCH_ROLLBACK_THROUGH_FREEZE);
@@ -151,12 +154,14 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
       if (freeze) facts.notes = [`emergency rollback during the freeze window ${freeze}`];
     } else if (!(await waitOutFreeze(head, isWithdrawn, (detail) => setGate(head, 'frozen', detail)))) return { outcome: 'cancelled' };
 
-    if (env.approval?.required && (head.kind === 'promote' || env.rollback?.approval === true)) {
-      const wait = (ledger.approval = new ApprovalWait(head, approvalRules(env.approval, head.requestedBy), workflowNow()));
+    // An override always waits for someone other than who asked, whatever the environment's own gate.
+    const approval = head.override ? { ...OVERRIDE_APPROVAL, ...env.approval, required: true, fourEyes: true } : env.approval;
+    if (approval?.required && (head.kind === 'promote' || env.rollback?.approval === true)) {
+      const wait = (ledger.approval = new ApprovalWait(head, approvalRules(approval, head.requestedBy), workflowNow()));
       const needed = wait.rules.count > 1 ? `${wait.rules.count} approvals` : 'approval';
-      setGate(head, 'awaiting-approval', `${needed} to deploy ${buildLabel(head)} (slipway approve ${app} ${envName}), times out after ${formatDuration(env.approval.timeout)}`);
+      setGate(head, 'awaiting-approval', `${needed} to deploy ${buildLabel(head)} (slipway approve ${app} ${envName}), times out after ${formatDuration(approval.timeout)}`);
       await notifyAwaitingApproval(app, envName, head);
-      const answered = await condition(() => wait.decided || isWithdrawn(), env.approval.timeout);
+      const answered = await condition(() => wait.decided || isWithdrawn(), approval.timeout);
       if (isWithdrawn()) return { outcome: 'cancelled' };
       if (!answered) return { outcome: 'approval-timed-out', after: workflowNow() - wait.since };
       if (wait.rejection) {

@@ -49,7 +49,7 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
   let version = input.version;
 
   let startIndex = input.startAt ? appConfig.environments.findIndex((e) => e.name === input.startAt) : 0;
-  if (startIndex > 0 && policy && (input.kind ?? 'promote') === 'promote' && !input.only && patched(PATCH_RUN_EARLIER_FIRST)) {
+  if (startIndex > 0 && policy && (input.kind ?? 'promote') === 'promote' && !input.only && !input.override && patched(PATCH_RUN_EARLIER_FIRST)) {
     // A build asked straight into a later environment (a pushed tag) must have passed the one before.
     startIndex = await firstEnvironmentToRun(pipeline, commit, startIndex);
   }
@@ -164,6 +164,7 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
           kind: input.kind ?? 'promote',
           ...(policy ? { policyVersion: policy.version } : {}),
           ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
+          ...(input.override ? { override: input.override } : {}),
         }],
       );
       await condition(() => replies.has(env.name));

@@ -49,6 +49,8 @@ export interface ReleaseInput {
    * they may not approve their own release.
    */
   requestedBy?: string;
+  /** Take the build past an environment it has not passed: only where the policy allows, after someone else approves. */
+  override?: { reason: string };
 }
 
 export type ReleaseStage =

@@ -28,6 +28,7 @@ export function createPolicyActivities(store: PolicyStore): PolicyActivities {
         app,
         environment: env,
         ...(index > 0 ? { previous: policy.appConfig.environments[index - 1]!.name } : {}),
+        overrides: policy.appConfig.promotion.allowOverride,
         images: policy.appConfig.images,
         git: policy.git,
         engine: policy.engine,

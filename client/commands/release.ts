@@ -52,13 +52,28 @@ export function registerReleaseCommands(program: Command, context: () => CliCont
     .argument('<app>')
     .argument('<env>')
     .argument('<version>', 'a version recorded in one of the app\'s environments, or a commit SHA')
+    .option('--force', 'take the build past an environment it has not passed (where the policy allows overrides; someone else must approve)')
+    .option('--reason <text>', 'why (required with --force; recorded with the promotion)')
     .option('--no-wait', 'start and return without following progress')
-    .action(async (app: string, env: string, version: string, opts: WaitOptions) => {
+    .action(async (app: string, env: string, version: string, opts: WaitOptions & { force?: boolean; reason?: string }) => {
       const ctx = context();
+      if (opts.force && !opts.reason?.trim()) throw new CliExit(EXIT_USAGE, 'error: --force needs --reason "…": an override is recorded with why');
+      if (opts.reason !== undefined && !opts.force) throw new CliExit(EXIT_USAGE, 'error: --reason goes with --force');
       const environments = (await ctx.appPolicy(app)).environments.map((e) => e.name);
       assertEnvironment(environments, env);
       const build = await resolveBuild(ctx, app, environments, version);
-      const input: ReleaseInput = { app, commit: build.commit, version: build.version, startAt: env, only: true, skipBuild: true, skipTag: true, trigger: `cli:${whoAmI()}`, requestedBy: whoAmI() };
+      const input: ReleaseInput = {
+        app,
+        commit: build.commit,
+        version: build.version,
+        startAt: env,
+        only: true,
+        skipBuild: true,
+        skipTag: true,
+        trigger: `cli:${whoAmI()}`,
+        requestedBy: whoAmI(),
+        ...(opts.force ? { override: { reason: opts.reason!.trim() } } : {}),
+      };
       await startAndFollow(ctx, `promote/${app}/${env}/${build.version ?? shortSha(build.commit)}-${Date.now().toString(36)}`, input, opts.wait);
     });
 

@@ -32,7 +32,7 @@ interface Setup {
   taskQueue: string;
 }
 
-async function setup(unvalidated: 'run-earlier' | 'refuse' = 'run-earlier'): Promise<Setup> {
+async function setup(unvalidated: 'run-earlier' | 'refuse' = 'run-earlier', allowOverride = false): Promise<Setup> {
   const app = uniqueApp('validated');
   const world = newWorld(app);
   const policy = TestPolicy.fromText(`
@@ -41,7 +41,7 @@ engine: { heartbeatTimeout: 2s, stepTimeout: 20s }
 apps:
   ${app}:
     images: [${IMAGES.join(', ')}]
-    promotion: { unvalidated: ${unvalidated} }
+    promotion: { unvalidated: ${unvalidated}, allowOverride: ${allowOverride} }
     environments:
       - { name: staging, overlay: overlays/staging, argocd: { application: ${app}-staging, timeout: 20s } }
       - { name: production, overlay: overlays/production, argocd: { application: ${app}-production, timeout: 20s } }
@@ -133,5 +133,33 @@ describe('production only takes what passed staging', () => {
     const state = await eventually(() => env.query(environmentStateQuery), (st) => st.recent.some((r) => r.requestId === request.requestId));
     expect(state.recent[0]).toMatchObject({ outcome: 'refused', reason: expect.stringContaining('has not passed staging') });
     expect(s.world.effects().filter((e) => e.type === 'commit')).toEqual([]);
+  });
+
+  it('refuses an override where the policy does not allow one', async () => {
+    const s = await setup();
+    const commit = commitSha();
+    const input: ReleaseInput = { app: s.app, commit, startAt: 'production', only: true, skipBuild: true, skipTag: true, trigger: 'cli:carol', requestedBy: 'carol', override: { reason: 'hotfix' } };
+    const err = await (await client.workflow.start('release', { workflowId: `promote/${s.app}/production/${commit}`, taskQueue: s.taskQueue, args: [input] })).result().catch((e: unknown) => e);
+    expect(describeFailure(err)).toMatchObject({ type: 'RequestRefused', message: expect.stringContaining("policy does not allow overrides") });
+    expect(s.world.effects().filter((e) => e.type === 'commit')).toEqual([]);
+  });
+
+  it('takes an override where allowed only after someone else approves it, and records it as an override', async () => {
+    const s = await setup('run-earlier', true);
+    const commit = commitSha();
+    const input: ReleaseInput = { app: s.app, commit, startAt: 'production', only: true, skipBuild: true, skipTag: true, trigger: 'cli:carol', requestedBy: 'carol', override: { reason: 'hotfix for the outage' } };
+    const handle = await client.workflow.start('release', { workflowId: `promote/${s.app}/production/${commit}`, taskQueue: s.taskQueue, args: [input] });
+    const production = client.workflow.getHandle(environmentWorkflowId(s.app, 'production'));
+    // Production has no approval gate of its own; the override brings one.
+    await eventually(() => production.query(environmentStateQuery), (st) => st.inFlight?.phase === 'awaiting-approval');
+    const approve = (by: string) => production.executeUpdate('approve', { args: [{ by }] }).then(() => 'ok', (e: unknown) => describeFailure(e).message);
+    expect(await approve('carol')).toContain('carol asked for');
+    expect(s.world.effects().filter((e) => e.type === 'commit')).toEqual([]);
+    expect(await approve('dave')).toBe('ok');
+    expect((await handle.result()).outcome).toBe('released');
+    const record = (await production.query(environmentStateQuery)).recent[0]!;
+    expect(record).toMatchObject({ commit, outcome: 'promoted', approvedBy: 'cli:dave', notes: ['override by carol: hotfix for the outage'] });
+    expect(commitsTo(s.world, 'overlays/staging')).toEqual([]);
+    expect(commitsTo(s.world, 'overlays/production')).toEqual([commit]);
   });
 });

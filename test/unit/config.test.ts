@@ -47,7 +47,7 @@ describe('slipway.yaml', () => {
     expect(app.environments[1]!.argocd).toEqual({ application: 'todoapp-production', namespace: 'argocd', sync: false, timeout: 600_000 });
     expect(app.environments[1]!.approval).toEqual({ required: true, timeout: 86_400_000, count: 1, fourEyes: true, channels: ['github', 'cli', 'ui'] });
     expect(app.environments[1]!.rollback).toEqual({ freeze: 'ignore', approval: false });
-    expect(app.promotion).toEqual({ unvalidated: 'run-earlier' });
+    expect(app.promotion).toEqual({ unvalidated: 'run-earlier', allowOverride: false });
     expect(app.environments[1]!.freeze[0]).toEqual({ cron: '0 17 * * FRI', duration: 64 * 3_600_000 });
     expect(app.source).toEqual({ github: 'org/todoapp', tokenFromEnv: 'GITHUB_TOKEN' });
     expect(app.tag).toEqual({ format: 'v{version}', pattern: 'v*.*.*', prereleases: false });
