@@ -17,7 +17,7 @@ const WITHDRAWN_KEPT = 50;
 export type CarriedLedger = NonNullable<EnvironmentWorkflowInput['carried']>;
 
 /** What the workflow learnt while running a request, kept with its record. */
-export type RecordFacts = Pick<DeploymentRecord, 'policyVersion' | 'approvedBy' | 'notes'>;
+export type RecordFacts = Pick<DeploymentRecord, 'policyVersion' | 'approvedBy' | 'approvals' | 'notes'>;
 
 /** A request and the answer it is to get. */
 export interface Answer {

@@ -169,6 +169,7 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
         return { outcome: 'rejected', by: wait.rejection.by, reason: wait.rejection.reason };
       }
       facts.approvedBy = wait.approvedBy;
+      facts.approvals = [...wait.approvals];
       // An approval given late may land in a freeze window: wait it out too (an emergency rollback does not).
       if (!emergencyRollback && !(await waitOutFreeze(head, isWithdrawn, (detail) => setGate(head, 'frozen', detail)))) return { outcome: 'cancelled' };
     }

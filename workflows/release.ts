@@ -42,6 +42,9 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
   const { commit } = input;
   const { pipeline, policy } = patched(PATCH_POLICY_FROM_WORKER) ? await releasePolicy(input.app) : { pipeline: input.pipeline!, policy: undefined };
   if (policy) upsertMemo({ policy });
+  if (policy && input.kind !== undefined && input.kind !== 'promote' && input.kind !== 'rollback') {
+    throw ApplicationFailure.nonRetryable(`a release is a promote or a rollback, not "${String(input.kind)}"`, 'RequestRefused');
+  }
   const appConfig = pipeline.appConfig;
   const releaseId = workflowInfo().workflowId;
   const steps = stepActivities(pipeline.engine);

@@ -157,6 +157,8 @@ export interface DeploymentRecord {
   policyVersion?: string;
   /** Who approved it, through which channel (`cli:alice`, `ui:bob`). */
   approvedBy?: string;
+  /** Each approval: who, through which channel, when (epoch ms). */
+  approvals?: Array<{ by: string; channel: 'cli' | 'ui' | 'github'; at: number }>;
   /** What was out of the ordinary: an emergency rollback through a freeze window, … */
   notes?: string[];
 }

@@ -54,7 +54,9 @@ export function registerStatusCommands(program: Command, context: () => CliConte
         for (const r of state.recent) {
           ctx.print(`  ${new Date(r.finishedAt).toISOString()}  ${r.kind.padEnd(8)} ${(r.version ?? shortSha(r.commit)).padEnd(12)} ${r.outcome}${r.reason ? ` — ${r.reason}` : ''}  (${r.releaseId})`);
           const facts = [
-            r.approvedBy ? `approved by ${r.approvedBy}` : undefined,
+            r.approvals?.length
+              ? `approved by ${r.approvals.map((a) => `${a.channel}:${a.by} at ${new Date(a.at).toISOString()}`).join(', ')}`
+              : r.approvedBy ? `approved by ${r.approvedBy}` : undefined,
             r.policyVersion ? `policy ${r.policyVersion}` : undefined,
             ...(r.notes ?? []),
           ].filter(Boolean);

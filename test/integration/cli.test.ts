@@ -278,6 +278,6 @@ apps:
     expect(own.stderr).toMatch(/carol asked for 1\.0\.5 \([0-9a-f]{7}\) and may not approve it too \(the policy wants four eyes\)/);
     expect((await otherApproval!).code).toBe(0);
     expect(release.code, release.stderr).toBe(0);
-    expect((await cli(['history', app], env)).stdout).toMatch(/promote\s+1\.0\.5\s+promoted[^\n]*\n\s+approved by cli:erin; policy sha256:[0-9a-f]{16}/);
+    expect((await cli(['history', app], env)).stdout).toMatch(/promote\s+1\.0\.5\s+promoted[^\n]*\n\s+approved by cli:erin at \d{4}-\d\d-\d\dT[\d:.]+Z; policy sha256:[0-9a-f]{16}/);
   });
 });

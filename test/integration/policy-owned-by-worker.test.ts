@@ -108,6 +108,17 @@ describe('the worker owns the pipeline policy', () => {
     expect(result.policy?.source).toBe(policy.file);
   });
 
+  it('refuses a release of a kind that is neither promote nor rollback, before it asks any environment', async () => {
+    const commit = commitSha();
+    const handle = await client.workflow.start('release', {
+      workflowId: releaseWorkflowId(app, commit),
+      taskQueue: worker.taskQueue,
+      args: [{ app, commit, trigger: 'attacker', kind: 'skip-the-gates' } as unknown as ReleaseInput],
+    });
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(describeFailure(err)).toMatchObject({ type: 'RequestRefused', message: 'a release is a promote or a rollback, not "skip-the-gates"' });
+  });
+
   it('refuses a release of an app the worker’s policy does not have, before anything runs', async () => {
     const commit = commitSha();
     const handle = await client.workflow.start('release', {
@@ -314,6 +325,10 @@ describe('approvals under the policy', () => {
       expect((await handle.result()).outcome).toBe('released');
       const record = (await production.query(environmentStateQuery)).recent[0]!;
       expect(record).toMatchObject({ approvedBy: 'cli:alice, cli:bob', policyVersion: expect.stringMatching(/^sha256:/) });
+      expect(record.approvals?.map((a) => [a.by, a.channel, typeof a.at])).toEqual([
+        ['alice', 'cli', 'number'],
+        ['bob', 'cli', 'number'],
+      ]);
       const child = await client.workflow.getHandle(promotionWorkflowId(app, 'production', commit, 1)).describe();
       expect(child.memo).toMatchObject({ approvedBy: 'cli:alice, cli:bob', policyVersion: record.policyVersion });
     } finally {
