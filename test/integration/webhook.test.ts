@@ -503,6 +503,41 @@ describe('webhook: pushes to a branch', () => {
     }
   });
 
+  const shopTag = (tag: string, commit: string) => inRepo(tagPushPayload(tag, { after: commit, head_commit: { id: commit } }), 'Codertocat/Shop');
+  const shopCommits = (env: string, commit: string) => world.commits(`shop/${env}`).filter((c) => c.context.sourceCommit === commit && c.context.kind === 'promote');
+
+  it('takes a pushed tag of a commit that passed staging after its push straight to production', async () => {
+    const commit = commitSha();
+    expect((await signedDelivery(shopPush(commit))).status).toBe(202);
+    await client.workflow.getHandle<typeof release>(releaseWorkflowId('shop', commit)).result();
+    const tag = freshTag();
+    expect((await signedDelivery(shopTag(tag, commit))).status).toBe(202);
+    const result = await client.workflow.getHandle<typeof release>(tagReleaseWorkflowId('shop', tag)).result();
+    expect(result).toMatchObject({ outcome: 'released', environments: { staging: { phase: 'skipped' }, production: { phase: 'promoted' } } });
+    expect(shopCommits('staging', commit)).toHaveLength(1);
+    expect(shopCommits('production', commit)).toHaveLength(1);
+  });
+
+  it('lets a tag pushed while its commit is still in staging wait for that staging run, then go to production', async () => {
+    world.updateRules({ healthDelayMs: 1500 });
+    try {
+      const commit = commitSha();
+      const pushed = client.workflow.getHandle<typeof release>(releaseWorkflowId('shop', commit));
+      expect((await signedDelivery(shopPush(commit))).status).toBe(202);
+      await eventually(() => pushed.query(releaseStatusQuery), (st) => ['deploying', 'waiting-health'].includes(st.environments[0]!.phase));
+      const tag = freshTag();
+      expect((await signedDelivery(shopTag(tag, commit))).status).toBe(202);
+      const tagged = await client.workflow.getHandle<typeof release>(tagReleaseWorkflowId('shop', tag)).result();
+      expect(tagged).toMatchObject({ outcome: 'released', environments: { staging: { phase: 'promoted' }, production: { phase: 'promoted' } } });
+      expect((await pushed.result()).outcome).toBe('released');
+      // One staging promotion served both: the tag release joined the push release's request.
+      expect(shopCommits('staging', commit)).toHaveLength(1);
+      expect(shopCommits('production', commit)).toHaveLength(1);
+    } finally {
+      world.updateRules({ healthDelayMs: 0 });
+    }
+  });
+
   it.each([
     ['a push that deletes main', () => inRepo(branchDeletePayload('main'), 'Codertocat/Shop'), 'branch deleted: main'],
     ['a push to main of a fork', (commit: string) => forkPushPayload('main', commit, 'forker/Shop'), 'push to a fork: forker/Shop'],
