@@ -3,12 +3,14 @@
  * the build passed the environment before (a later environment takes nothing else), freeze
  * windows (durable timers), and the notice that an approval is awaited.
  */
-import { condition, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import { activeFreeze } from '../core/freeze.js';
 import { buildLabel } from '../core/ids.js';
 import { controlStepOptions, notifyQuietly } from './activities.js';
 import type { ControlActivities, EnvironmentPolicy, GithubActivities, VerifiedApproval } from '../activities/types.js';
-import type { ApprovalWait } from './approvals.js';
+import type { ApprovalChannel, ApprovalWait } from './approvals.js';
+import type { EnvironmentLedger } from './environment-ledger.js';
+import * as messages from './messages.js';
 import { describeFailure } from './failures.js';
 import { underPolicy } from './policy.js';
 import { workflowNow } from './clock.js';
@@ -134,4 +136,35 @@ function overrideProblem(request: PromotionRequest, policy: EnvironmentPolicy): 
   if (!request.requestedBy) return 'an override must say who asks for it';
   if (!request.override?.reason?.trim()) return 'an override must give its reason';
   return undefined;
+}
+
+/**
+ * The decisions an environment takes while a request waits for approval: the CLI's Update
+ * (`cli`), a GitHub comment the webhook relays through the Update (`github`, checked against
+ * GitHub before it counts), and the Temporal UI's signals (`ui`, ignored when invalid rather than
+ * failing the workflow).
+ */
+export function handleApprovalDecisions(ledger: EnvironmentLedger, where: string): void {
+  const channelOf = (d: ApprovalDecision): ApprovalChannel => (d?.channel === 'github' ? 'github' : 'cli');
+  const validate = (approve: boolean) => (d: ApprovalDecision) => {
+    const problem = ledger.approvalProblem(d, approve, channelOf(d), where);
+    if (problem) throw ApplicationFailure.nonRetryable(problem, 'NotAwaitingApproval');
+  };
+  const githubDecision = async (d: ApprovalDecision, approve: boolean) => {
+    const wait = ledger.approval!;
+    const verified = await verifyGithubDecision(wait, d, approve);
+    if (!verified.ok) throw ApplicationFailure.nonRetryable(`not counted: ${verified.reason}`, 'ApprovalNotVerified');
+    // The wait may have moved on while GitHub was asked.
+    const problem = ledger.approval === wait ? wait.problem(d, approve, 'github', where) : `${where} is no longer waiting for that decision`;
+    if (problem) throw ApplicationFailure.nonRetryable(problem, 'NotAwaitingApproval');
+    return wait.take({ ...d, by: verified.login }, approve, 'github', workflowNow());
+  };
+  const decide = (approve: boolean) => (d: ApprovalDecision) =>
+    channelOf(d) === 'github' ? githubDecision(d, approve) : ledger.approval!.take(d, approve, 'cli', workflowNow());
+  setHandler(messages.approveUpdate, decide(true), { validator: validate(true) });
+  setHandler(messages.rejectUpdate, decide(false), { validator: validate(false) });
+  const bySignal = (approve: boolean) => (d: ApprovalDecision) =>
+    void (ledger.approvalProblem(d, approve, 'ui', where) === undefined && ledger.approval!.take(d, approve, 'ui', workflowNow()));
+  setHandler(messages.approveSignal, bySignal(true));
+  setHandler(messages.rejectSignal, bySignal(false));
 }

@@ -7,7 +7,6 @@
  * the history grows long.
  */
 import {
-  ApplicationFailure,
   CancellationScope,
   allHandlersFinished,
   condition,
@@ -24,15 +23,15 @@ import { formatDuration } from '../core/duration.js';
 import { buildLabel, promotionWorkflowId, shortSha } from '../core/ids.js';
 import { SA_APP, SA_ENVIRONMENT, SA_STAGE, SA_VERSION } from '../core/search-attributes.js';
 import { workflowNow } from './clock.js';
-import { activeFreezeOf, notifyAwaitingApproval, underPolicyAndAdmitted, verifyGithubDecision, waitOutFreeze } from './environment-gates.js';
-import { ApprovalWait, approvalRules, type ApprovalChannel } from './approvals.js';
+import { activeFreezeOf, handleApprovalDecisions, notifyAwaitingApproval, underPolicyAndAdmitted, waitOutFreeze } from './environment-gates.js';
+import { ApprovalWait, approvalRules } from './approvals.js';
 import { EnvironmentLedger, isPromotionRequest, type RecordFacts } from './environment-ledger.js';
 import * as messages from './messages.js';
 import { environmentPolicy } from './policy.js';
 import { failedOutcome, promotion, promotionChild } from './promotion.js';
 import { ReleaseMessenger } from './release-messenger.js';
 import type { EnvironmentPolicy } from '../activities/types.js';
-import type { ApprovalDecision, EnvironmentPhase, EnvironmentState, EnvironmentWorkflowInput, PromotionOutcome, PromotionRequest } from './types.js';
+import type { EnvironmentPhase, EnvironmentState, EnvironmentWorkflowInput, PromotionOutcome, PromotionRequest } from './types.js';
 
 /** Versioning: behaviour added after workflows of this type were already running. */
 const PATCH_WITHDRAW_FOLLOWER = 'environment-withdraw-follower';
@@ -89,32 +88,7 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
     if (withdrawal.kind === 'in-flight') inFlightScope?.cancel();
   });
 
-  // Decisions: the CLI's Update (`cli`), a GitHub comment the webhook relays through the Update
-  // (`github`, checked against GitHub before it counts), the Temporal UI's signals (`ui`).
-  const channelOf = (d: ApprovalDecision): ApprovalChannel => (d?.channel === 'github' ? 'github' : 'cli');
-  const validate = (approve: boolean) => (d: ApprovalDecision) => {
-    const problem = ledger.approvalProblem(d, approve, channelOf(d), where);
-    if (problem) throw ApplicationFailure.nonRetryable(problem, 'NotAwaitingApproval');
-  };
-  const decide = (approve: boolean) => (d: ApprovalDecision) =>
-    channelOf(d) === 'github' ? githubDecision(d, approve) : ledger.approval!.take(d, approve, 'cli', workflowNow());
-  setHandler(messages.approveUpdate, decide(true), { validator: validate(true) });
-  setHandler(messages.rejectUpdate, decide(false), { validator: validate(false) });
-  // Invalid signals are ignored rather than failing the workflow.
-  const bySignal = (approve: boolean) => (d: ApprovalDecision) =>
-    void (ledger.approvalProblem(d, approve, 'ui', where) === undefined && ledger.approval!.take(d, approve, 'ui', workflowNow()));
-  setHandler(messages.approveSignal, bySignal(true));
-  setHandler(messages.rejectSignal, bySignal(false));
-
-  async function githubDecision(d: ApprovalDecision, approve: boolean) {
-    const wait = ledger.approval!;
-    const verified = await verifyGithubDecision(wait, d, approve);
-    if (!verified.ok) throw ApplicationFailure.nonRetryable(`not counted: ${verified.reason}`, 'ApprovalNotVerified');
-    // The wait may have moved on while GitHub was asked.
-    const problem = ledger.approval === wait ? wait.problem(d, approve, 'github', where) : `${where} is no longer waiting for that decision`;
-    if (problem) throw ApplicationFailure.nonRetryable(problem, 'NotAwaitingApproval');
-    return wait.take({ ...d, by: verified.login }, approve, 'github', workflowNow());
-  }
+  handleApprovalDecisions(ledger, where);
 
   for (;;) {
     await condition(() => ledger.head !== undefined || shouldContinueAsNew());
@@ -182,7 +156,14 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
     setGate(head, 'deploying', `promotion ${workflowId}`);
     inFlightScope = new CancellationScope();
     try {
-      const result = await inFlightScope.run(() => executeChild(promotion, promotionChild(head, sequence, workflowId, { policyVersion: facts.policyVersion, approvedBy: facts.approvedBy })));
+      const result = await inFlightScope.run(() => executeChild(
+          promotion,
+          promotionChild(head, sequence, workflowId, { policyVersion: facts.policyVersion, approvedBy: facts.approvedBy }, ledger.current && {
+            commit: ledger.current.commit,
+            version: ledger.current.version,
+            images: ledger.current.images,
+          }),
+        ));
       ledger.deployed(head, result.gitopsCommit, workflowNow());
       return { outcome: 'promoted', gitopsCommit: result.gitopsCommit, previousImages: result.previousImages, alreadyDeployed: false };
     } catch (err) {

@@ -21,7 +21,7 @@ import {
   type ChildWorkflowOptions,
 } from '@temporalio/workflow';
 import type { ApplicationHealth, CommitContext, NotificationKind } from '../activities/types.js';
-import { describeImages, type ImageSetting } from '../core/images.js';
+import { describeImages, sameImages, type ImageSetting } from '../core/images.js';
 import { formatDuration } from '../core/duration.js';
 import { buildLabel, environmentWorkflowId, shortSha } from '../core/ids.js';
 import { SA_APP, SA_ENVIRONMENT, SA_STAGE, SA_VERSION } from '../core/search-attributes.js';
@@ -45,7 +45,7 @@ export interface PromotionFailureDetails {
   rollbackCommit?: string;
 }
 
-export async function promotion({ request }: PromotionWorkflowInput): Promise<PromotionResult> {
+export async function promotion({ request, running }: PromotionWorkflowInput): Promise<PromotionResult> {
   const env = request.environment;
   const owner = environmentWorkflowId(request.app, env.name);
   if (workflowInfo().parent?.workflowId !== owner) {
@@ -92,6 +92,12 @@ export async function promotion({ request }: PromotionWorkflowInput): Promise<Pr
       [{ app: argoApp, commit, git: request.git, timeoutMs: env.argocd.timeout }],
     );
 
+  // The build on the other side of a rollback, for its commit's trailers: the one an undo puts
+  // back (only when the overlay held exactly its images), the one an explicit rollback replaces.
+  const build = (b: NonNullable<typeof running>) => ({ counterpart: { commit: b.commit, ...(b.version ? { version: b.version } : {}) } });
+  const restoring = () => (running && sameImages(running.images, before.images) ? build(running) : {});
+  const replacing = () => (request.kind === 'rollback' && running && running.commit !== request.commit ? build(running) : {});
+
   const before = await steps.readOverlayImages.executeWithOptions(
     { ...shortStepOptions(request.engine), summary: `read current images of ${env.overlay} (rollback point)` },
     [{ git: request.git, overlay: env.overlay, imageNames: request.images.map((i) => i.name) }],
@@ -106,7 +112,7 @@ export async function promotion({ request }: PromotionWorkflowInput): Promise<Pr
       tell('rolling-back', `writing back ${describeImages(before.images)}`);
       const restored = await steps.writeOverlayImages.executeWithOptions(
         { ...shortStepOptions(request.engine), summary: `roll back ${env.overlay} to the previous images` },
-        [{ git: request.git, overlay: env.overlay, images: before.images, context: { ...commitContext('rollback'), undo: true } }],
+        [{ git: request.git, overlay: env.overlay, images: before.images, context: { ...commitContext('rollback'), undo: true, ...restoring() } }],
       );
       rollbackCommit = restored.commit;
       if (!restored.changed) return;
@@ -121,7 +127,7 @@ export async function promotion({ request }: PromotionWorkflowInput): Promise<Pr
     await reportDeployment('in_progress', `deploying ${version}`);
     const written = await steps.writeOverlayImages.executeWithOptions(
       { ...shortStepOptions(request.engine), summary: `write ${version} images to ${env.overlay}, commit and push` },
-      [{ git: request.git, overlay: env.overlay, images: request.images, context: commitContext(request.kind) }],
+      [{ git: request.git, overlay: env.overlay, images: request.images, context: { ...commitContext(request.kind), ...replacing() } }],
     );
     await steps.refreshApplication.executeWithOptions(
       { ...shortStepOptions(request.engine), summary: `ask Argo CD to refresh ${env.argocd.application}` },
@@ -186,11 +192,12 @@ export function promotionChild(
   workflowId: string,
   /** Shown in the Temporal UI with the promotion: the policy version and who approved it. */
   memo: { policyVersion?: string; approvedBy?: string },
+  running?: PromotionWorkflowInput['running'],
 ): Omit<ChildWorkflowOptions, 'typeInfo'> & { args: [PromotionWorkflowInput] } {
   return {
     workflowId,
     ...(memo.policyVersion || memo.approvedBy ? { memo } : {}),
-    args: [{ request, sequence }],
+    args: [{ request, sequence, ...(running ? { running } : {}) }],
     taskQueue: workflowInfo().taskQueue,
     cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
     parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,

@@ -221,4 +221,6 @@ export type { GithubDelivery };
 export interface PromotionWorkflowInput {
   request: PromotionRequest;
   sequence: number;
+  /** What the environment's workflow knows runs there now: a rollback's commit names it. */
+  running?: { commit: string; version?: string; images: ImageSetting[] };
 }

@@ -125,6 +125,19 @@ describe('release workflow', () => {
     await saveHistory(client, 'release-rollback', handle.workflowId);
   });
 
+  it('names, in the undo commit of a failed build, the build it puts back (issue 19 item 6)', async () => {
+    const app = uniqueApp();
+    const world = newWorld(app);
+    const pipeline = pipelineFromYaml(app, STAGING_AND_PRODUCTION());
+    const taskQueue = await workerFor(world);
+    const [good, bad] = [commitSha(), commitSha()];
+    expect((await (await startRelease(client, taskQueue, pipeline, good, { version: '2.1.0', startAt: 'staging', only: true })).result()).outcome).toBe('released');
+    world.updateRules({ badTags: [bad] });
+    await (await startRelease(client, taskQueue, pipeline, bad, { version: '2.2.0', startAt: 'staging', only: true })).result().catch(() => undefined);
+    const undo = world.commits('overlays/staging').at(-1)!;
+    expect(undo.context).toMatchObject({ kind: 'rollback', undo: true, sourceCommit: bad, version: '2.2.0', counterpart: { commit: good, version: '2.1.0' } });
+  });
+
   it('rolls back when a check fails after the environment is healthy', async () => {
     const server: Server = createServer((_req, res) => {
       res.statusCode = 503;
