@@ -149,7 +149,8 @@ describe('TodoApp release on real git, a real Kubernetes API server and the Argo
     // Git only grew: the bad commit and the rollback commit on top of what was there.
     const commits = git('log', '--format=%H|%s', `${headBefore}..main`).split('\n');
     expect(commits).toHaveLength(2);
-    expect(commits[0]).toMatch(new RegExp(`\\|rollback todoapp in staging: undo ${BAD.slice(0, 7)} \\(1\\.3\\.0\\), previous images back$`));
+    // The undo names the build it puts back: the one the first test released (1.2.0).
+    expect(commits[0]).toMatch(new RegExp(`\\|rollback todoapp in staging: undo ${BAD.slice(0, 7)} \\(1\\.3\\.0\\), back to ${before[0]!.slice(0, 7)} \\(1\\.2\\.0\\)$`));
     expect(overlayTags('staging')).toEqual(before);
     expect(overlayTags('staging', commits[1]!.split('|')[0])).toEqual(IMAGES.map(() => BAD));
     const staging = await eventually(() => application('todoapp-staging'), (a) => a.status?.health?.status === 'Healthy');
