@@ -3,19 +3,24 @@
  * worker's lookup and the test and demo tooling in infra/ (which imports it from here) agree on
  * what "installed" means.
  */
-import { statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
-/** The first regular file named `binary` in a PATH folder, or undefined. */
-export function findOnPath(binary: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+/** The first executable regular file named `binary` in a PATH folder, or undefined. */
+export function findOnPath(binary: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
     if (!dir) continue;
     const candidate = join(dir, binary);
-    try {
-      if (statSync(candidate).isFile()) return candidate;
-    } catch {
-      /* not here */
-    }
+    if (isExecutableFile(candidate)) return candidate;
   }
   return undefined;
+}
+
+export function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }

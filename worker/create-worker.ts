@@ -22,7 +22,7 @@ export interface SlipwayWorkerOptions {
 
 export async function createSlipwayWorker(options: SlipwayWorkerOptions): Promise<Worker> {
   // Read before the first task: a broken policy stops the worker at start, and the guard knows it.
-  await options.policy.load();
+  await options.policy.current();
   const guard = new PolicyGuard(() => options.policy.all());
   return Worker.create({
     connection: options.connection,

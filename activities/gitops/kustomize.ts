@@ -4,8 +4,7 @@
  * SLIPWAY_KUSTOMIZE names, else `kustomize` on the PATH; nothing is downloaded or built here.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { findOnPath, isExecutableFile } from '../programs.js';
 
 /** No kustomize on this worker: no edit can be checked, so none is committed. */
 export class KustomizeNotFoundError extends Error {
@@ -18,23 +17,11 @@ export function findKustomize(env: NodeJS.ProcessEnv = process.env): string {
     if (!isExecutableFile(named)) throw new KustomizeNotFoundError(`SLIPWAY_KUSTOMIZE=${named} is not an executable file`);
     return named;
   }
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, 'kustomize');
-    if (isExecutableFile(candidate)) return candidate;
-  }
+  const onPath = findOnPath('kustomize', env);
+  if (onPath) return onPath;
   throw new KustomizeNotFoundError(
     'kustomize is not on this worker (not in SLIPWAY_KUSTOMIZE, not on the PATH); every overlay edit is rendered with `kustomize build` before it is committed, so nothing was',
   );
-}
-
-function isExecutableFile(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }
 
 export type RenderResult = { ok: true } | { ok: false; output: string };

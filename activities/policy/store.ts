@@ -69,11 +69,6 @@ export class PolicyStore {
     return [...this.versions.values()];
   }
 
-  /** Reads the source once, so that `all()` is filled before the first activity runs. */
-  async load(): Promise<PolicyVersion> {
-    return this.current();
-  }
-
   private async read(): Promise<PolicyVersion> {
     const { text, name, commit } = this.source.kind === 'file' ? await readPolicyFile(this.source.path) : await readPolicyFromGit(this.source, this.options.env);
     const version = policyHash(text);

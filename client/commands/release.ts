@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { sleep } from '../../activities/activity-context.js';
-import { releaseWorkflowId, shortSha } from '../../core/ids.js';
+import { buildLabel, releaseWorkflowId, shortSha } from '../../core/ids.js';
 import { releaseStatusQuery } from '../../workflows/messages.js';
 import type { release } from '../../workflows/release.js';
 import type { EnvironmentState, ReleaseInput, ReleaseStatus } from '../../workflows/types.js';
@@ -98,7 +98,7 @@ export function registerReleaseCommands(program: Command, context: () => CliCont
       if (to !== undefined && state?.current && isNewerBuild(target, state.current, state.recent)) {
         throw new CliExit(
           EXIT_USAGE,
-          `error: ${label(target)} is newer than ${label(state.current)}, which runs in ${app}/${env}: that is not a rollback; use \`slipway promote ${app} ${env} ${to}\` (it goes through ${env}'s gates)`,
+          `error: ${buildLabel(target)} is newer than ${buildLabel(state.current)}, which runs in ${app}/${env}: that is not a rollback; use \`slipway promote ${app} ${env} ${to}\` (it goes through ${env}'s gates)`,
         );
       }
       const input: ReleaseInput = { app, commit: target.commit, version: target.version, startAt: env, only: true, skipBuild: true, skipTag: true, kind: 'rollback', trigger: `cli:${whoAmI()}`, requestedBy: whoAmI() };
@@ -204,10 +204,6 @@ function exact<T>(resolve: () => T): T {
     if (err instanceof TargetError) throw new CliExit(EXIT_USAGE, err.message);
     throw err;
   }
-}
-
-function label(build: KnownBuild): string {
-  return build.version ? `${build.version} (${shortSha(build.commit)})` : shortSha(build.commit);
 }
 
 
