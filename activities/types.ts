@@ -46,6 +46,10 @@ export const FailureType = {
   BackupFailed: 'BackupFailed',
   /** The request asks for something the worker's policy does not have or allow; nothing was done. */
   RequestRefused: 'RequestRefused',
+  /** A later step of the same environment has already written the overlay: this (late) write must not land. Nothing was pushed. */
+  StaleWrite: 'StaleWrite',
+  /** A git command or the worker's clone space gave out (deadline passed, disk bound reached); a retry may succeed. */
+  GitUnavailable: 'GitUnavailable',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -78,6 +82,19 @@ export interface CommitContext {
    * Trailers name what is deployed and what was undone distinctly, so neither is guessed.
    */
   counterpart?: { commit: string; version?: string };
+  /**
+   * Which step of the environment this write is: the environment workflow's run chain (`epoch`,
+   * its first run id), the promotion's sequence in it, and whether it is that promotion's write or
+   * its compensation. Steps of one environment run one after another, so a write finding a later
+   * step's commit on the branch is a late attempt and must not land (see step-fence.ts).
+   */
+  step?: WriteStep;
+}
+
+export interface WriteStep {
+  epoch: string;
+  sequence: number;
+  phase: 'write' | 'compensation';
 }
 
 export interface ReadOverlayInput {
@@ -105,8 +122,14 @@ export interface WriteOverlayInput {
 export interface WriteOverlayResult {
   /** The commit that holds the wanted images: a new one, or the existing head when nothing changed. */
   commit: string;
-  /** False when the overlay already held the wanted images and no commit was made. */
+  /**
+   * True when this step's commit is on the branch: made now, or found there (a retry after an
+   * attempt that pushed and died before answering). False when the overlay already held the
+   * wanted images and no step made a commit for them.
+   */
   changed: boolean;
+  /** True when the commit was made by an earlier attempt of this same step and found, not made now. */
+  recovered?: boolean;
 }
 
 export interface GitopsActivities {

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { connectionOptions, temporalSettingsFromEnv } from '../config/temporal.js';
 import { PolicyStore, policySourceFromEnv } from '../activities/policy/index.js';
+import { sweepAbandonedClones } from '../activities/gitops/index.js';
 import { createActivities } from './activities.js';
 import { createSlipwayWorker } from './create-worker.js';
 
@@ -16,6 +17,10 @@ Runtime.install({
   logger: new DefaultLogger((process.env.SLIPWAY_LOG_LEVEL as 'INFO' | undefined) ?? 'INFO'),
   shutdownSignals: ['SIGTERM', 'SIGINT'],
 });
+
+// Clones a killed worker left behind (no cleanup runs after SIGKILL) go before any new one is made.
+const swept = await sweepAbandonedClones();
+if (swept.length > 0) console.log(`slipway worker: removed ${swept.length} clone folder(s) left by stopped workers`);
 
 const bundle = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
 const connection = await NativeConnection.connect(connectionOptions(settings));

@@ -26,6 +26,14 @@ export function shortStepOptions(engine: StepLimits): ActivityOptions {
   return { startToCloseTimeout: engine.stepTimeout, retry: { ...RETRY, maximumAttempts: 10 } };
 }
 
+/**
+ * Overlay reads and writes: short, but a git remote can stall, so they heartbeat and a worker
+ * that dies mid-write is noticed within `heartbeatTimeout` instead of the whole step timeout.
+ */
+export function gitStepOptions(engine: StepLimits): ActivityOptions {
+  return { ...shortStepOptions(engine), heartbeatTimeout: engine.heartbeatTimeout };
+}
+
 /** Steps that wait on something outside (Argo CD, a build): heartbeat, and bound the whole wait. */
 export function waitStepOptions(engine: EngineConfig, waitMs: number): ActivityOptions {
   return {

@@ -14,6 +14,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   ChildWorkflowCancellationType,
+  patched,
   ParentClosePolicy,
   setCurrentDetails,
   sleep,
@@ -25,7 +26,16 @@ import { describeImages, sameImages, type ImageSetting } from '../core/images.js
 import { formatDuration } from '../core/duration.js';
 import { buildLabel, environmentWorkflowId, shortSha } from '../core/ids.js';
 import { SA_APP, SA_ENVIRONMENT, SA_STAGE, SA_VERSION } from '../core/search-attributes.js';
-import { httpCheckOptions, notifyOptions, notifyQuietly, shortStepOptions, stepActivities, waitActivities, waitStepOptions } from './activities.js';
+import {
+  gitStepOptions,
+  httpCheckOptions,
+  notifyOptions,
+  notifyQuietly,
+  shortStepOptions,
+  stepActivities,
+  waitActivities,
+  waitStepOptions,
+} from './activities.js';
 import { workflowNow } from './clock.js';
 import { describeFailure } from './failures.js';
 import { promotionProgressSignal } from './messages.js';
@@ -45,7 +55,7 @@ export interface PromotionFailureDetails {
   rollbackCommit?: string;
 }
 
-export async function promotion({ request, running }: PromotionWorkflowInput): Promise<PromotionResult> {
+export async function promotion({ request, running, sequence, epoch }: PromotionWorkflowInput): Promise<PromotionResult> {
   const env = request.environment;
   const owner = environmentWorkflowId(request.app, env.name);
   if (workflowInfo().parent?.workflowId !== owner) {
@@ -78,6 +88,10 @@ export async function promotion({ request, running }: PromotionWorkflowInput): P
       /* GitHub's deployment view is informational */
     }
   };
+  // Git steps heartbeat, so a worker lost mid-write is replaced within the heartbeat timeout.
+  const gitOptions = patched('promotion-git-steps-heartbeat') ? gitStepOptions(request.engine) : shortStepOptions(request.engine);
+  // Each write names its step, so a late attempt of it cannot land after a later step (step-fence.ts).
+  const step = (phase: 'write' | 'compensation'): Pick<CommitContext, 'step'> => (epoch !== undefined ? { step: { epoch, sequence, phase } } : {});
   const commitContext = (kind: CommitContext['kind']): CommitContext => ({
     app: request.app,
     environment: env.name,
@@ -99,7 +113,7 @@ export async function promotion({ request, running }: PromotionWorkflowInput): P
   const replacing = () => (request.kind === 'rollback' && running && running.commit !== request.commit ? build(running) : {});
 
   const before = await steps.readOverlayImages.executeWithOptions(
-    { ...shortStepOptions(request.engine), summary: `read current images of ${env.overlay} (rollback point)` },
+    { ...gitOptions, summary: `read current images of ${env.overlay} (rollback point)` },
     [{ git: request.git, overlay: env.overlay, imageNames: request.images.map((i) => i.name) }],
   );
 
@@ -111,8 +125,8 @@ export async function promotion({ request, running }: PromotionWorkflowInput): P
     compensations.push(async () => {
       tell('rolling-back', `writing back ${describeImages(before.images)}`);
       const restored = await steps.writeOverlayImages.executeWithOptions(
-        { ...shortStepOptions(request.engine), summary: `roll back ${env.overlay} to the previous images` },
-        [{ git: request.git, overlay: env.overlay, images: before.images, context: { ...commitContext('rollback'), undo: true, ...restoring() } }],
+        { ...gitOptions, summary: `roll back ${env.overlay} to the previous images` },
+        [{ git: request.git, overlay: env.overlay, images: before.images, context: { ...commitContext('rollback'), undo: true, ...restoring(), ...step('compensation') } }],
       );
       rollbackCommit = restored.commit;
       if (!restored.changed) return;
@@ -126,8 +140,8 @@ export async function promotion({ request, running }: PromotionWorkflowInput): P
     tell('deploying', `writing ${describeImages(request.images)} to ${env.overlay}`);
     await reportDeployment('in_progress', `deploying ${version}`);
     const written = await steps.writeOverlayImages.executeWithOptions(
-      { ...shortStepOptions(request.engine), summary: `write ${version} images to ${env.overlay}, commit and push` },
-      [{ git: request.git, overlay: env.overlay, images: request.images, context: { ...commitContext(request.kind), ...replacing() } }],
+      { ...gitOptions, summary: `write ${version} images to ${env.overlay}, commit and push` },
+      [{ git: request.git, overlay: env.overlay, images: request.images, context: { ...commitContext(request.kind), ...replacing(), ...step('write') } }],
     );
     await steps.refreshApplication.executeWithOptions(
       { ...shortStepOptions(request.engine), summary: `ask Argo CD to refresh ${env.argocd.application}` },
@@ -194,10 +208,12 @@ export function promotionChild(
   memo: { policyVersion?: string; approvedBy?: string },
   running?: PromotionWorkflowInput['running'],
 ): Omit<ChildWorkflowOptions, 'typeInfo'> & { args: [PromotionWorkflowInput] } {
+  // The run chain's first run id orders this promotion's writes among the environment's steps.
+  const epoch = patched('environment-fenced-writes') ? { epoch: workflowInfo().firstExecutionRunId } : {};
   return {
     workflowId,
     ...(memo.policyVersion || memo.approvedBy ? { memo } : {}),
-    args: [{ request, sequence, ...(running ? { running } : {}) }],
+    args: [{ request, sequence, ...epoch, ...(running ? { running } : {}) }],
     taskQueue: workflowInfo().taskQueue,
     cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
     parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,

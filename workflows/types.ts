@@ -221,6 +221,11 @@ export type { GithubDelivery };
 export interface PromotionWorkflowInput {
   request: PromotionRequest;
   sequence: number;
+  /**
+   * The environment workflow's run chain (its first run id): with `sequence`, it orders this
+   * promotion's overlay writes among the environment's steps, so a late attempt cannot land.
+   */
+  epoch?: string;
   /** What the environment's workflow knows runs there now: a rollback's commit names it. */
   running?: { commit: string; version?: string; images: ImageSetting[] };
 }

@@ -4,6 +4,7 @@
  */
 import { describeImages, type ImageSetting } from '../../core/images.js';
 import type { CommitContext } from '../types.js';
+import { stepTrailer } from './step-fence.js';
 
 export function shortCommit(sha: string): string {
   return /^[0-9a-f]{8,40}$/i.test(sha) ? sha.slice(0, 7) : sha;
@@ -20,7 +21,7 @@ interface Build {
  * build a rollback replaced is in `Slipway-Undoes-Commit` / `Slipway-Undoes-Version`. An undo whose
  * caller does not say which build it puts back carries no source trailers rather than a wrong one.
  */
-export function commitMessage(context: CommitContext, images: ImageSetting[]): string {
+export function commitMessage(context: CommitContext, images: ImageSetting[], options: { unchanged?: boolean } = {}): string {
   const build: Build = { commit: context.sourceCommit, version: context.version };
   const rollback = context.kind === 'rollback';
   // An undo writes the images from before `sourceCommit`; a rollback --to writes `sourceCommit`'s.
@@ -38,8 +39,11 @@ export function commitMessage(context: CommitContext, images: ImageSetting[]): s
     ...(deployed ? [...(deployed.version ? [`Slipway-Version: ${deployed.version}`] : []), `Slipway-Source-Commit: ${deployed.commit}`] : []),
     ...(undone ? [...(undone.version ? [`Slipway-Undoes-Version: ${undone.version}`] : []), `Slipway-Undoes-Commit: ${undone.commit}`] : []),
     `Slipway-Kind: ${context.kind}${context.undo ? ' (undo)' : ''}`,
+    ...(context.step ? [stepTrailer(context.step)] : []),
   ];
-  return `${oneLine(subject)}\n\n${describeImages(images)}\n\n${trailers.map(oneLine).join('\n')}\n`;
+  // An empty commit marking a step whose images were already in place (see step-fence.ts).
+  const marked = options.unchanged ? `${subject} (already in place)` : subject;
+  return `${oneLine(marked)}\n\n${describeImages(images)}\n\n${trailers.map(oneLine).join('\n')}\n`;
 }
 
 function label(build: Build): string {

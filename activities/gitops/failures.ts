@@ -7,7 +7,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { OverlayError } from '../../core/overlay.js';
 import { FailureType } from '../types.js';
 import { classifyGitFailure } from './classify.js';
-import { GitCommandError } from './git.js';
+import { CloneSpaceExhaustedError } from './clone-root.js';
+import { GitCommandError, GitStoppedError } from './git.js';
 import { KustomizeNotFoundError } from './kustomize.js';
 import { MissingTokenError } from './remote.js';
 
@@ -36,6 +37,11 @@ export class PushConflictError extends Error {
   override name = 'PushConflictError';
 }
 
+/** A later step of the environment is already on the branch: this attempt is late (see step-fence.ts). */
+export class StaleWriteError extends Error {
+  override name = 'StaleWriteError';
+}
+
 export function toApplicationFailure(err: unknown, where: string, redact: (text: string) => string): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
   const message = (text: string) => redact(`${where}: ${text}`);
@@ -56,6 +62,12 @@ export function toApplicationFailure(err: unknown, where: string, redact: (text:
   }
   if (err instanceof InvalidGitopsInputError || err instanceof MissingTokenError) {
     return ApplicationFailure.create({ message: message(err.message), type: FailureType.InvalidConfig, nonRetryable: true });
+  }
+  if (err instanceof StaleWriteError) {
+    return ApplicationFailure.create({ message: message(err.message), type: FailureType.StaleWrite, nonRetryable: true });
+  }
+  if (err instanceof GitStoppedError || err instanceof CloneSpaceExhaustedError) {
+    return ApplicationFailure.create({ message: message(err.message), type: FailureType.GitUnavailable, nonRetryable: false });
   }
   if (err instanceof PushConflictError) {
     return ApplicationFailure.create({ message: message(err.message), type: FailureType.GitPushConflict, nonRetryable: false });

@@ -1,5 +1,9 @@
-/** Running the git CLI: execFile, no shell, output captured, every message redacted. */
-import { execFile } from 'node:child_process';
+/**
+ * Running the git CLI: no shell, output captured, every message redacted, and every command
+ * bounded — a remote that accepts a connection and never answers costs one deadline, after which
+ * git and its helpers (ssh, git-remote-https) are killed and the attempt fails, retryably.
+ */
+import { describeEnd, runProgram } from '../bounded-process.js';
 import type { Redactor } from './redact.js';
 
 export interface GitResult {
@@ -12,7 +16,14 @@ export interface GitOptions {
   cwd: string;
   env: NodeJS.ProcessEnv;
   redact: Redactor;
+  /** Deadline of each git command; default DEFAULT_GIT_TIMEOUT_MS. */
+  timeoutMs?: number;
+  /** Ends the command early (the activity's cancellation ends it anyway). */
+  signal?: AbortSignal;
 }
+
+/** Long enough for a clone of a large GitOps repository over a slow link, short against a step timeout. */
+export const DEFAULT_GIT_TIMEOUT_MS = 60_000;
 
 /** A git command that failed; its message and output are already redacted. */
 export class GitCommandError extends Error {
@@ -26,17 +37,33 @@ export class GitCommandError extends Error {
   }
 }
 
+/** A git command that did not end by itself: it outlived its deadline or its activity. */
+export class GitStoppedError extends Error {
+  override name = 'GitStoppedError';
+}
+
 /** Runs git and resolves with its exit code and output, whatever the exit code. */
-export function runGit(args: string[], opts: GitOptions): Promise<GitResult> {
-  return new Promise((resolve, reject) => {
-    execFile('git', args, { cwd: opts.cwd, env: opts.env, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') {
-        reject(new Error(opts.redact(`cannot run git: ${err.message}`)));
-        return;
-      }
-      resolve({ code: err ? (err.code as number) : 0, stdout: opts.redact(stdout), stderr: opts.redact(stderr) });
+export async function runGit(args: string[], opts: GitOptions): Promise<GitResult> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
+  let result;
+  try {
+    result = await runProgram({
+      file: 'git',
+      args,
+      cwd: opts.cwd,
+      env: opts.env,
+      timeoutMs,
+      signal: opts.signal,
+      heartbeatDetails: { git: subcommandOf(args) },
     });
-  });
+  } catch (err) {
+    throw new Error(opts.redact(`cannot run git: ${(err as Error).message}`));
+  }
+  const stdout = opts.redact(result.stdout);
+  const stderr = opts.redact(result.stderr);
+  if (result.end.kind === 'exited') return { code: result.end.code, stdout, stderr };
+  if (result.end.kind === 'signalled') return { code: 128, stdout, stderr: `${stderr}\nkilled by ${result.end.signal}`.trim() };
+  throw new GitStoppedError(`git ${subcommandOf(args)} ${describeEnd(result.end, timeoutMs)}${stderr.trim() ? `: ${firstLines(stderr)}` : ''}`);
 }
 
 /** Runs git and returns stdout; a non-zero exit throws a GitCommandError. */

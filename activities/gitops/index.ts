@@ -14,6 +14,7 @@ export { directPush } from './write-mode.js';
 export { createAncestryChecker, isAncestor, remoteBranchHead, type AncestryOptions, type IsAncestorFn } from './ancestry.js';
 export { commitMessage } from './commit-message.js';
 export { createRedactor } from './redact.js';
+export { sweepAbandonedClones, DEFAULT_CLONE_ROOT } from './clone-root.js';
 
 export function createGitopsActivities(options: GitopsOptions = {}): GitopsActivities {
   // One lock per instance: a worker registers one instance, so its writers queue instead of racing.

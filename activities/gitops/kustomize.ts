@@ -3,7 +3,7 @@
  * committed, so a change Argo CD could not render never reaches the branch. The binary is the one
  * SLIPWAY_KUSTOMIZE names, else `kustomize` on the PATH; nothing is downloaded or built here.
  */
-import { spawn } from 'node:child_process';
+import { describeEnd, runProgram } from '../bounded-process.js';
 import { findOnPath, isExecutableFile } from '../programs.js';
 
 /** No kustomize on this worker: no edit can be checked, so none is committed. */
@@ -33,26 +33,17 @@ export type RenderResult = { ok: true } | { ok: false; output: string };
  * whoever can push to the GitOps repository. A build that outlives the deadline is killed and
  * reported as an error (it may pass on retry).
  */
-export function kustomizeBuild(binary: string, dir: string, timeoutMs: number): Promise<RenderResult> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = {};
-    for (const name of ['PATH', 'HOME', 'TMPDIR']) if (process.env[name] !== undefined) env[name] = process.env[name];
-    const child = spawn(binary, ['build', dir], { stdio: ['ignore', 'ignore', 'pipe'], env });
-    let stderr = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      stderr = (stderr + chunk).slice(-8000);
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new KustomizeNotFoundError(`cannot run ${binary}: ${err.message}`));
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (signal === 'SIGKILL') reject(new Error(`kustomize build ${dir} did not finish within ${Math.round(timeoutMs / 1000)} s`));
-      else if (code === 0) resolve({ ok: true });
-      else resolve({ ok: false, output: stderr.trim() || `exit code ${code}` });
-    });
-  });
+export async function kustomizeBuild(binary: string, dir: string, timeoutMs: number): Promise<RenderResult> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const name of ['PATH', 'HOME', 'TMPDIR']) if (process.env[name] !== undefined) env[name] = process.env[name];
+  let result;
+  try {
+    // Only whether it renders matters: stdout is read and dropped, within the runner's bound.
+    result = await runProgram({ file: binary, args: ['build', dir], env, timeoutMs, heartbeatDetails: { kustomize: dir } });
+  } catch (err) {
+    throw new KustomizeNotFoundError((err as Error).message);
+  }
+  if (result.end.kind === 'exited' && result.end.code === 0) return { ok: true };
+  if (result.end.kind === 'exited') return { ok: false, output: result.stderr.trim() || `exit code ${result.end.code}` };
+  throw new Error(`kustomize build ${dir} ${describeEnd(result.end, timeoutMs)}`);
 }

@@ -1,5 +1,6 @@
 /** What a gitops activities instance can be tuned with (see createGitopsActivities). */
 import type { ActivityLogger } from '../activity-context.js';
+import type { CloneRootOptions } from './clone-root.js';
 import type { WriteMode } from './write-mode.js';
 
 export interface GitopsOptions {
@@ -22,6 +23,12 @@ export interface GitopsOptions {
   kustomize?: string;
   /** Deadline of that `kustomize build`, in ms; default 60000. */
   renderTimeoutMs?: number;
+  /** Deadline of each git command, in ms; default 60000. A remote that never answers costs this much, then the attempt fails retryably. */
+  gitTimeoutMs?: number;
+  /** Where clones are made and how much space they may take together (clone-root.ts). */
+  clones?: CloneRootOptions;
+  /** How far back the step fence looks for the environment's newest Slipway commit; default 1000 commits. */
+  maxFenceScan?: number;
   /** Called after the commit and before each push, e.g. for tests that must lose a race on purpose. */
   beforePush?: (workspace: { dir: string; attempt: number }) => Promise<void>;
 }

@@ -13,7 +13,7 @@ export async function readOverlay(input: ReadOverlayInput, options: GitopsOption
   let remote: Remote | undefined;
   try {
     remote = remoteFor(input.git, options.env);
-    const workspace = await openWorkspace(input.git, remote);
+    const workspace = await openWorkspace(input.git, remote, { gitTimeoutMs: options.gitTimeoutMs, clones: options.clones });
     try {
       const file = await locateKustomization(workspace.dir, input.overlay, input.git.branch);
       const images = readImages(await readFile(file.absolute, 'utf8'), file.path, input.imageNames);

@@ -1,20 +1,24 @@
 /**
- * writeOverlayImages: set the images in an overlay, commit, push. Idempotent — when the branch
- * already holds the images, the head is returned and nothing is committed. A lost race (someone
- * pushed first) means: fetch, reset to the new head, apply the edit again, push again, with a
- * bounded, jittered backoff. Nothing is ever force-pushed.
+ * writeOverlayImages: set the images in an overlay, commit, push. Idempotent — when this step's
+ * commit is already on the branch (an attempt pushed and died before answering) that commit is
+ * the answer; when the branch already holds the images otherwise, the head is returned and nothing
+ * is committed. A late attempt, whose environment has gone on to a later step, writes nothing
+ * (step-fence.ts). A lost race (someone pushed first) means: fetch, reset to the new head, check
+ * the fence and apply the edit again, push again, with a bounded, jittered backoff. Nothing is
+ * ever force-pushed.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { describeImages } from '../../core/images.js';
 import { editOverlayImages, imageEditFor } from '../../core/overlay.js';
 import type { WriteOverlayInput, WriteOverlayResult } from '../types.js';
-import { defaultLogger, heartbeat, sleep } from '../activity-context.js';
+import { currentActivity, defaultLogger, heartbeat, sleep } from '../activity-context.js';
 import { commitMessage } from './commit-message.js';
-import { PushConflictError, toApplicationFailure } from './failures.js';
+import { PushConflictError, StaleWriteError, toApplicationFailure } from './failures.js';
 import type { KeyedLock } from './keyed-lock.js';
 import { checkOverlayPath, locateKustomization } from './overlay-file.js';
 import type { GitopsOptions } from './options.js';
 import { remoteFor, type Remote } from './remote.js';
+import { fenceVerdict, LOG_FORMAT, parseStepLog, type FenceVerdict } from './step-fence.js';
 import { verifyWrittenOverlay } from './verify-edit.js';
 import { directPush } from './write-mode.js';
 import { openWorkspace, type Workspace } from './workspace.js';
@@ -27,7 +31,13 @@ export async function writeOverlay(input: WriteOverlayInput, options: GitopsOpti
     remote = remoteFor(input.git, options.env);
     const r = remote;
     const attempt = () => writeWithRetries(input, options, r);
-    return options.serializeWritesInProcess === false ? await attempt() : await lock.run(`${r.url}#${input.git.branch}`, attempt);
+    if (options.serializeWritesInProcess === false) return await attempt();
+    // Waiting for the lock heartbeats and ends with the activity, so a cancelled or timed-out
+    // attempt never holds a place in the queue.
+    return await lock.run(`${r.url}#${input.git.branch}`, attempt, {
+      signal: currentActivity()?.cancellationSignal,
+      whileWaiting: () => heartbeat({ waitingFor: 'another write of this branch in this worker' }),
+    });
   } catch (err) {
     const failure = toApplicationFailure(err, where, remote?.redact ?? ((t) => t));
     (options.logger ?? defaultLogger()).warn(`overlay write failed: ${failure.message}`, { type: failure.type });
@@ -40,25 +50,39 @@ async function writeWithRetries(input: WriteOverlayInput, options: GitopsOptions
   const mode = options.writeMode ?? directPush;
   const maxAttempts = options.maxPushAttempts ?? 10;
   const message = commitMessage(input.context, input.images);
-  const workspace = await openWorkspace(input.git, remote);
+  const workspace = await openWorkspace(input.git, remote, { gitTimeoutMs: options.gitTimeoutMs, clones: options.clones });
   try {
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       if (attempt > 1) await workspace.resetToRemote();
+      heartbeat({ attempt });
+      const fence = await checkFence(workspace, input, options);
+      if (fence.kind === 'stale') {
+        throw new StaleWriteError(
+          `${input.context.app}/${input.context.environment} has gone on to a later step (${fence.by.commit}: ${fence.by.step!.sequence} ${fence.by.step!.phase}); this late attempt of step ${input.context.step!.sequence} ${input.context.step!.phase} pushed nothing`,
+        );
+      }
+      if (fence.kind === 'already-landed') {
+        log.info(`${input.overlay}: this step's commit ${fence.commit} is already on ${input.git.branch} (an earlier attempt pushed it); nothing to commit`);
+        return { commit: fence.commit, changed: true, recovered: true };
+      }
       const edit = await applyEdit(workspace, input, options);
-      if (!edit) {
+      if (!edit && !input.context.step) {
         const head = await workspace.head();
         log.info(`${input.overlay} already holds ${describeImages(input.images)} at ${head}; nothing to commit`);
         return { commit: head, changed: false };
       }
-      await workspace.commit([edit], message);
+      // A step that finds its images already in place still lands its mark, as an empty commit:
+      // without it, a late attempt of an earlier step (which wrote other images) would find no
+      // later step on the branch and land over this one.
+      await workspace.commit(edit ? [edit] : [], edit ? message : commitMessage(input.context, input.images, { unchanged: true }));
       await options.beforePush?.({ dir: workspace.dir, attempt });
       const published = await mode.publish(workspace);
       if (published.outcome === 'landed') {
-        log.info(`${input.context.kind} ${input.context.app} to ${input.context.environment}: ${input.overlay} now at ${published.commit}`, {
+        log.info(`${input.context.kind} ${input.context.app} to ${input.context.environment}: ${input.overlay} now at ${published.commit}${edit ? '' : ' (images were already in place)'}`, {
           attempt,
           releaseId: input.context.releaseId,
         });
-        return { commit: published.commit, changed: true };
+        return { commit: published.commit, changed: edit !== undefined };
       }
       log.warn(`push to ${input.git.branch} lost a race (attempt ${attempt}/${maxAttempts}); fetching and applying again`);
       heartbeat({ attempt });
@@ -86,6 +110,26 @@ async function applyEdit(workspace: Workspace, input: WriteOverlayInput, options
   await writeFile(file.absolute, edit.text);
   await verifyWrittenOverlay({ dir: workspace.dir, file, before, edits, kustomize: options.kustomize, timeoutMs: options.renderTimeoutMs });
   return file.path;
+}
+
+/**
+ * The fence for this attempt, from the branch history this clone has, deepened (within a bound)
+ * until the environment's newest Slipway commit is in view. Writes without a step (older
+ * workflows, the CLI) are not fenced.
+ */
+async function checkFence(workspace: Workspace, input: WriteOverlayInput, options: GitopsOptions): Promise<FenceVerdict> {
+  const step = input.context.step;
+  if (!step) return { kind: 'go' };
+  const { app, environment } = input.context;
+  const maxCommits = options.maxFenceScan ?? 1000;
+  for (let depth = 1; ; depth = Math.min(maxCommits, depth * 8)) {
+    const commits = parseStepLog(await workspace.git(['log', `--format=${LOG_FORMAT}`, `--max-count=${maxCommits}`, 'HEAD']));
+    const verdict = fenceVerdict(step, app, environment, commits);
+    const seen = commits.some((c) => c.app === app && c.environment === environment && c.step);
+    if (verdict.kind !== 'go' || seen || depth >= maxCommits) return verdict;
+    if ((await workspace.git(['rev-parse', '--is-shallow-repository'])).trim() !== 'true') return verdict;
+    await workspace.git(['fetch', '--quiet', '--no-tags', `--deepen=${Math.min(maxCommits, depth * 8)}`, 'origin', workspace.branch]);
+  }
 }
 
 /** Full jitter over an exponential ceiling: racing writers spread out instead of colliding again. */

@@ -18,17 +18,31 @@ export interface FlakySshRemote {
   acceptPushes(): void;
   /** How many pushes were refused so far. */
   refusals(): number;
+  /**
+   * The next connection (fetch, clone or push) is accepted and never answered: the "ssh" process
+   * sleeps, as a host that accepts TCP and then says nothing does. Later connections work again.
+   */
+  hangNext(): void;
+  /** The pids of the processes that hung so far (to check they were killed). */
+  hungPids(): number[];
 }
 
 export function flakySshRemote(barePath: string, dir: string): FlakySshRemote {
   const flag = join(dir, 'remote-down');
   const log = join(dir, 'refusals.log');
   const script = join(dir, 'fake-ssh');
+  const hangFlag = join(dir, 'hang-next');
+  const hungLog = join(dir, 'hung.log');
   writeFileSync(
     script,
     `#!/bin/sh
 # Called by git as: fake-ssh <host> <command> (GIT_SSH_VARIANT=simple).
 host="$1"; shift
+if [ -f '${hangFlag}' ]; then
+  rm -f '${hangFlag}'
+  echo $$ >> '${hungLog}'
+  exec sleep 3600
+fi
 case "$*" in
   git-receive-pack*)
     if [ -f '${flag}' ]; then
@@ -47,5 +61,7 @@ exec sh -c "$*"
     refusePushes: () => writeFileSync(flag, ''),
     acceptPushes: () => rmSync(flag, { force: true }),
     refusals: () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).length : 0),
+    hangNext: () => writeFileSync(hangFlag, ''),
+    hungPids: () => (existsSync(hungLog) ? readFileSync(hungLog, 'utf8').split('\n').filter(Boolean).map(Number) : []),
   };
 }
