@@ -48,6 +48,8 @@ export const FailureType = {
   RequestRefused: 'RequestRefused',
   /** A later step of the same environment has already written the overlay: this (late) write must not land. Nothing was pushed. */
   StaleWrite: 'StaleWrite',
+  /** A rollback found the overlay changed by someone else since the promotion wrote it, and wrote nothing: a person decides. */
+  RollbackConflict: 'RollbackConflict',
   /** A git command or the worker's clone space gave out (deadline passed, disk bound reached); a retry may succeed. */
   GitUnavailable: 'GitUnavailable',
 } as const;
@@ -117,6 +119,13 @@ export interface WriteOverlayInput {
   overlay: string;
   images: ImageSetting[];
   context: CommitContext;
+  /**
+   * Write the entries exactly as given: a field an image leaves out is removed (a rollback point
+   * is the whole entry, so a tag the promotion added goes and a `newName` it changed comes back).
+   */
+  exact?: boolean;
+  /** A rollback's compare-and-swap: write only while the overlay holds what the promotion wrote (rollback-guard.ts). */
+  guard?: { wrote: ImageSetting[]; landed: boolean };
 }
 
 export interface WriteOverlayResult {

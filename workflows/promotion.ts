@@ -119,6 +119,11 @@ export async function promotion({ request, running, sequence, epoch }: Promotion
 
   const compensations: Array<() => Promise<void>> = [];
   let rollbackCommit: string | undefined;
+  // Whether our write is known to have landed: a rollback finding the overlay already back at the
+  // rollback point after that is someone else's revert, not "nothing to undo".
+  let writeLanded = false;
+  // The rollback writes back whole entries, and only over what this promotion wrote (rollback-guard.ts).
+  const guardedRollback = patched('promotion-rollback-exact-guarded');
   try {
     // Registered before the write: if the write lands and the worker dies before recording it,
     // the rollback still restores the previous images (and is a no-op when nothing changed).
@@ -126,7 +131,15 @@ export async function promotion({ request, running, sequence, epoch }: Promotion
       tell('rolling-back', `writing back ${describeImages(before.images)}`);
       const restored = await steps.writeOverlayImages.executeWithOptions(
         { ...gitOptions, summary: `roll back ${env.overlay} to the previous images` },
-        [{ git: request.git, overlay: env.overlay, images: before.images, context: { ...commitContext('rollback'), undo: true, ...restoring(), ...step('compensation') } }],
+        [
+          {
+            git: request.git,
+            overlay: env.overlay,
+            images: before.images,
+            context: { ...commitContext('rollback'), undo: true, ...restoring(), ...step('compensation') },
+            ...(guardedRollback ? { exact: true, guard: { wrote: request.images, landed: writeLanded } } : {}),
+          },
+        ],
       );
       rollbackCommit = restored.commit;
       if (!restored.changed) return;
@@ -143,6 +156,7 @@ export async function promotion({ request, running, sequence, epoch }: Promotion
       { ...gitOptions, summary: `write ${version} images to ${env.overlay}, commit and push` },
       [{ git: request.git, overlay: env.overlay, images: request.images, context: { ...commitContext(request.kind), ...replacing(), ...step('write') } }],
     );
+    writeLanded = written.changed;
     await steps.refreshApplication.executeWithOptions(
       { ...shortStepOptions(request.engine), summary: `ask Argo CD to refresh ${env.argocd.application}` },
       [{ app: argoApp, sync: env.argocd.sync, revision: written.commit }],

@@ -37,6 +37,11 @@ export class PushConflictError extends Error {
   override name = 'PushConflictError';
 }
 
+/** The overlay no longer holds what the promotion wrote: someone else changed it; nothing was written. */
+export class RollbackConflictError extends Error {
+  override name = 'RollbackConflictError';
+}
+
 /** A later step of the environment is already on the branch: this attempt is late (see step-fence.ts). */
 export class StaleWriteError extends Error {
   override name = 'StaleWriteError';
@@ -62,6 +67,9 @@ export function toApplicationFailure(err: unknown, where: string, redact: (text:
   }
   if (err instanceof InvalidGitopsInputError || err instanceof MissingTokenError) {
     return ApplicationFailure.create({ message: message(err.message), type: FailureType.InvalidConfig, nonRetryable: true });
+  }
+  if (err instanceof RollbackConflictError) {
+    return ApplicationFailure.create({ message: message(err.message), type: FailureType.RollbackConflict, nonRetryable: true });
   }
   if (err instanceof StaleWriteError) {
     return ApplicationFailure.create({ message: message(err.message), type: FailureType.StaleWrite, nonRetryable: true });

@@ -9,16 +9,17 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { describeImages } from '../../core/images.js';
-import { editOverlayImages, imageEditFor } from '../../core/overlay.js';
+import { editOverlayImages, exactImageEdit, imageEditFor, readOverlayImages as readImages } from '../../core/overlay.js';
 import type { WriteOverlayInput, WriteOverlayResult } from '../types.js';
 import { currentActivity, defaultLogger, heartbeat, sleep } from '../activity-context.js';
 import { commitMessage } from './commit-message.js';
-import { PushConflictError, StaleWriteError, toApplicationFailure } from './failures.js';
+import { PushConflictError, RollbackConflictError, StaleWriteError, toApplicationFailure } from './failures.js';
 import type { KeyedLock } from './keyed-lock.js';
 import { checkOverlayPath, locateKustomization } from './overlay-file.js';
 import type { GitopsOptions } from './options.js';
 import { remoteFor, type Remote } from './remote.js';
-import { fenceVerdict, LOG_FORMAT, parseStepLog, type FenceVerdict } from './step-fence.js';
+import { decideRollback } from './rollback-guard.js';
+import { fenceVerdict, latestStepCommit, LOG_FORMAT, parseStepLog, type FenceVerdict } from './step-fence.js';
 import { verifyWrittenOverlay } from './verify-edit.js';
 import { directPush } from './write-mode.js';
 import { openWorkspace, type Workspace } from './workspace.js';
@@ -104,7 +105,19 @@ async function writeWithRetries(input: WriteOverlayInput, options: GitopsOptions
 async function applyEdit(workspace: Workspace, input: WriteOverlayInput, options: GitopsOptions): Promise<string | undefined> {
   const file = await locateKustomization(workspace.dir, input.overlay, input.git.branch);
   const before = await readFile(file.absolute, 'utf8');
-  const edits = input.images.map(imageEditFor);
+  if (input.guard) {
+    const current = readImages(before, file.path, input.images.map((i) => i.name));
+    const decision = decideRollback(current, input.images, input.guard);
+    if (decision.kind === 'nothing-to-undo') return undefined;
+    if (decision.kind === 'conflict') {
+      const by = await lastCommitTouching(workspace, file.path, options);
+      throw new RollbackConflictError(
+        `${file.path}: not rolled back — ${decision.detail}${by ? `; last changed by ${by.commit} (${by.author}: "${by.subject}")` : ''}. Nothing was written; a person decides what runs here`,
+      );
+    }
+  }
+  // A rollback point is the whole entry: fields it does not have are removed, not kept.
+  const edits = input.images.map(input.exact ? exactImageEdit : imageEditFor);
   const edit = editOverlayImages(before, file.path, edits);
   if (!edit.changed) return undefined;
   await writeFile(file.absolute, edit.text);
@@ -121,13 +134,40 @@ async function checkFence(workspace: Workspace, input: WriteOverlayInput, option
   const step = input.context.step;
   if (!step) return { kind: 'go' };
   const { app, environment } = input.context;
+  const verdict = await searchHistory(workspace, options, async (maxCount) => {
+    const commits = parseStepLog(await workspace.git(['log', `--format=${LOG_FORMAT}`, `--max-count=${maxCount}`, 'HEAD']));
+    return latestStepCommit(commits, app, environment) ? fenceVerdict(step, app, environment, commits) : undefined;
+  });
+  return verdict ?? { kind: 'go' };
+}
+
+/** The newest commit that changed `path`, for a message naming who changed the overlay. */
+async function lastCommitTouching(workspace: Workspace, path: string, options: GitopsOptions): Promise<{ commit: string; author: string; subject: string } | undefined> {
+  return searchHistory(workspace, options, async () => {
+    const out = (await workspace.git(['log', '--max-count=1', '--format=%H%x1f%an <%ae>%x1f%s', 'HEAD', '--', path])).trim();
+    if (!out) return undefined;
+    const [commit, author, subject] = out.split('\x1f');
+    // In a shallow clone the boundary commit looks as if it added every file: not an answer yet.
+    return (await isShallowBoundary(workspace, commit!)) ? undefined : { commit: commit!, author: author!, subject: subject! };
+  });
+}
+
+async function isShallowBoundary(workspace: Workspace, commit: string): Promise<boolean> {
+  const shallow = await readFile(`${workspace.dir}/.git/shallow`, 'utf8').catch(() => '');
+  return shallow.split('\n').includes(commit);
+}
+
+/**
+ * Looks for something in the branch history, deepening the shallow clone (8, 64, 512… commits,
+ * up to maxFenceScan) until `look` finds it or the whole history is in view.
+ */
+async function searchHistory<T>(workspace: Workspace, options: GitopsOptions, look: (maxCount: number) => Promise<T | undefined>): Promise<T | undefined> {
   const maxCommits = options.maxFenceScan ?? 1000;
-  for (let depth = 1; ; depth = Math.min(maxCommits, depth * 8)) {
-    const commits = parseStepLog(await workspace.git(['log', `--format=${LOG_FORMAT}`, `--max-count=${maxCommits}`, 'HEAD']));
-    const verdict = fenceVerdict(step, app, environment, commits);
-    const seen = commits.some((c) => c.app === app && c.environment === environment && c.step);
-    if (verdict.kind !== 'go' || seen || depth >= maxCommits) return verdict;
-    if ((await workspace.git(['rev-parse', '--is-shallow-repository'])).trim() !== 'true') return verdict;
+  for (let depth = 1; ; depth *= 8) {
+    const found = await look(maxCommits);
+    if (found !== undefined || depth >= maxCommits) return found;
+    if ((await workspace.git(['rev-parse', '--is-shallow-repository'])).trim() !== 'true') return undefined;
+    heartbeat({ deepeningHistory: depth * 8 });
     await workspace.git(['fetch', '--quiet', '--no-tags', `--deepen=${Math.min(maxCommits, depth * 8)}`, 'origin', workspace.branch]);
   }
 }
