@@ -32,7 +32,7 @@ export interface ActivityWiring {
 
 export function createActivities({ settings, kubeConfig, env = process.env }: ActivityWiring): SlipwayActivities & BackupActivities {
   return {
-    ...createGitopsActivities(),
+    ...createGitopsActivities({ gitTimeoutMs: gitTimeoutFromEnv(env) }),
     ...createArgoActivities({ kubeConfig: kubeConfig ?? loadKubeConfig(env), isAncestor }),
     ...createGithubActivities(),
     ...createBuildActivities(),
@@ -41,4 +41,13 @@ export function createActivities({ settings, kubeConfig, env = process.env }: Ac
     ...createControlActivities(),
     ...defaultBackupActivities(env),
   };
+}
+
+/** SLIPWAY_GIT_TIMEOUT_MS: the deadline of each git command (default 60000); a bad value stops the worker at start-up. */
+export function gitTimeoutFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env.SLIPWAY_GIT_TIMEOUT_MS;
+  if (raw === undefined || raw === '') return undefined;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < 1000) throw new Error(`SLIPWAY_GIT_TIMEOUT_MS=${raw}: give the deadline of each git command in milliseconds, at least 1000`);
+  return ms;
 }
