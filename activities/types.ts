@@ -46,6 +46,8 @@ export const FailureType = {
   BackupFailed: 'BackupFailed',
   /** The request asks for something the worker's policy does not have or allow; nothing was done. */
   RequestRefused: 'RequestRefused',
+  /** The GitHub Actions run dispatched for the build is at another commit than the release (its ref moved on). */
+  BuildWrongCommit: 'BuildWrongCommit',
   /** A later step of the same environment has already written the overlay: this (late) write must not land. Nothing was pushed. */
   StaleWrite: 'StaleWrite',
   /** A rollback found the overlay changed by someone else since the promotion wrote it, and wrote nothing: a person decides. */

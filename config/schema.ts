@@ -134,6 +134,12 @@ const appSchema = z
       .union([
         z.literal('none'),
         z.strictObject({
+          /**
+           * Dispatches `workflow` on `ref` with the inputs `slipway_commit` and `slipway_dispatch`, which
+           * the workflow must declare, and whose run name must include `${{ inputs.slipway_dispatch }}`
+           * (how a retried step finds its run). The run must be at the released commit, so `ref`'s head
+           * has to be that commit when the run starts (README, "Builds by GitHub Actions").
+           */
           githubActions: z.strictObject({
             workflow: z.string().min(1),
             ref: z.string().default('main'),

@@ -21,6 +21,10 @@ export function githubFailure(message: string, nonRetryable = true): Application
 /** `where` says what Slipway was doing (`create tag v1.2.0 in org/app`). */
 export function toGithubFailure(err: unknown, where: string, token: string | undefined): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
+  if (timedOut(err)) {
+    // The request's own deadline (AbortSignal.timeout) passed: GitHub may answer the next one.
+    return ApplicationFailure.create({ message: scrub(`${where}: GitHub did not answer in time`, token), type: 'GitHubUnavailable', nonRetryable: false });
+  }
   if (err instanceof RequestError) {
     const data = err.response?.data as { message?: string } | undefined;
     const detail = data?.message ?? err.message;
@@ -30,6 +34,12 @@ export function toGithubFailure(err: unknown, where: string, token: string | und
   // Network errors and the like: worth retrying.
   const text = scrub(`${where}: ${err instanceof Error ? err.message : String(err)}`, token);
   return ApplicationFailure.create({ message: text, type: 'GitHubUnavailable', nonRetryable: false });
+}
+
+/** A request ended by its deadline; Octokit wraps the fetch's TimeoutError as a RequestError with it as the cause. */
+function timedOut(err: unknown): boolean {
+  const name = (e: unknown) => (e instanceof Error ? e.name : undefined);
+  return name(err) === 'TimeoutError' || (err instanceof Error && name(err.cause) === 'TimeoutError');
 }
 
 export const isStatus = (err: unknown, status: number): boolean => err instanceof RequestError && err.status === status;

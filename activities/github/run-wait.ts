@@ -1,7 +1,9 @@
 /**
  * Waiting for a GitHub Actions run to finish: poll until `status == completed` or the deadline,
- * heartbeating on every poll so a dead worker is noticed. Pure of GitHub itself (the run is
- * fetched through `getRun`), so the waiting rules are tested without a server.
+ * heartbeating on every poll so a dead worker is noticed. The heartbeat carries `runId`, which a
+ * retried attempt reads back to follow the same run instead of dispatching another. Pure of GitHub
+ * itself (the run is fetched through `getRun`, which may also refuse a run by throwing), so the
+ * waiting rules are tested without a server.
  */
 export interface RunSnapshot {
   id: number;
@@ -18,9 +20,9 @@ export interface WaitForRunOptions {
   now?: () => number;
 }
 
-export type RunWaitResult = { finished: true; run: RunSnapshot } | { finished: false; run: RunSnapshot };
+export type RunWaitResult<R extends RunSnapshot = RunSnapshot> = { finished: true; run: R } | { finished: false; run: R };
 
-export async function waitForRun(getRun: () => Promise<RunSnapshot>, options: WaitForRunOptions): Promise<RunWaitResult> {
+export async function waitForRun<R extends RunSnapshot>(getRun: () => Promise<R>, options: WaitForRunOptions): Promise<RunWaitResult<R>> {
   const now = options.now ?? Date.now;
   for (;;) {
     const run = await getRun();

@@ -2,18 +2,25 @@
  * The GitHub activities against Prism serving GitHub's own OpenAPI description: every request
  * must be valid for GitHub's schema (a refused request fails the test), and idempotency and
  * conflicts are asserted on the requests made. Prism answers with the description's examples:
- * the example ref `refs/...` points at commit aa218f56…, the example run is 30433642 (queued),
+ * the example ref `refs/...` points at commit aa218f56…, the example run is 30433642 (queued, at
+ * commit acb5820…, started by a push), a dispatch answers with run id 1 (served as that example run),
  * the example deployment is id 1 for sha a84d88e7… in `production`.
  */
+import { createServer, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createGithubActivities } from '../../activities/github/index.js';
 import { FailureType } from '../../activities/types.js';
 import { startPrism, type PrismMock } from '../../infra/github-mock/prism.js';
+import { describeFailure } from '../support/failures.js';
+import { newWorld, pipelineFromYaml, STAGING_AND_PRODUCTION, startRelease, uniqueApp } from '../support/pipelines.js';
+import { startTestWorker, testClient, type RunningWorker } from '../support/temporal.js';
 
 const EXAMPLE_REF_COMMIT = 'aa218f56b14c9653891f9e74264a383fa43fefbd';
 const EXAMPLE_DEPLOYMENT_SHA = 'a84d88e7554fc1fa21bcbc4efae3c782a70d2b9d';
+const EXAMPLE_RUN_COMMIT = 'acb5820ced9479c074f688cc328bf03f341a511d';
 const OTHER_COMMIT = 'c3d0be41ecbe669545ee3e94d31ed9a4bc91ee3c';
 const TOKEN = 'ghp_slipwayTestToken0123456789';
 const source = { repo: 'octo-org/octo-repo', tokenFromEnv: 'SLIPWAY_TEST_GH_TOKEN' };
@@ -149,32 +156,162 @@ describe('nextVersion', () => {
 });
 
 describe('triggerBuild', () => {
-  it('dispatches the workflow on the ref, follows the run GitHub returns, and fails at the deadline naming the run', async () => {
+  it('refuses at once, as BuildWrongCommit, a run that builds another commit than the release', async () => {
+    // The dispatched run (Prism's example run) is at acb5820…, the head of the ref when it started.
+    const started = Date.now();
+    const failure = await failureOf(github.triggerBuild({ source, workflow: 'build.yml', ref: 'main', commit: OTHER_COMMIT, timeoutMs: 20_000 }));
+    expect(failure.type).toBe(FailureType.BuildWrongCommit);
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain(OTHER_COMMIT.slice(0, 7));
+    expect(failure.message).toContain(EXAMPLE_RUN_COMMIT.slice(0, 7));
+    expect(failure.message).toContain('https://github.com/octo-org/octo-repo/actions/runs/30433642');
+    // Refused on the first look at the run, not at the build's deadline.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(calls().filter((c) => c === `GET ${repoPath}/actions/runs/1`)).toHaveLength(1);
+  });
+
+  it('dispatches on the ref with the released commit and its dispatch key as inputs, then follows that run to the deadline', async () => {
     const failure = await failureOf(
-      github.triggerBuild({ source, workflow: 'build.yml', ref: 'main', commit: OTHER_COMMIT, timeoutMs: 1500 }),
+      github.triggerBuild({ source, workflow: 'build.yml', ref: 'main', commit: EXAMPLE_RUN_COMMIT, timeoutMs: 1500 }),
     );
-    // The example run stays queued, so the wait ends at the deadline.
+    // The example run is at the released commit and stays queued, so the wait ends at the deadline.
     expect(failure.type).toBe(FailureType.BuildFailed);
     expect(failure.nonRetryable).toBe(true);
     expect(failure.message).toContain('did not finish');
     expect(failure.message).toContain('https://github.com/octo-org/octo-repo/actions/runs/30433642');
     const c = calls();
-    expect(c[0]).toBe(`GET ${repoPath}/actions/workflows/build.yml/runs`);
-    expect(mock.requests[0]!.query).toMatchObject({ head_sha: OTHER_COMMIT, event: 'workflow_dispatch' });
-    expect(c[1]).toBe(`POST ${repoPath}/actions/workflows/build.yml/dispatches`);
-    expect(mock.requests[1]!.body).toEqual({ ref: 'main', return_run_details: true });
+    // A first attempt has dispatched nothing before: it dispatches at once.
+    expect(c[0]).toBe(`POST ${repoPath}/actions/workflows/build.yml/dispatches`);
+    expect(mock.requests[0]!.body).toEqual({
+      ref: 'main',
+      inputs: { slipway_commit: EXAMPLE_RUN_COMMIT, slipway_dispatch: expect.stringMatching(/^slipway-[0-9a-f]{24}$/) },
+      return_run_details: true,
+    });
     // The dispatch answered workflow_run_id 1: that run is polled until the deadline.
-    expect(c.slice(2).length).toBeGreaterThan(1);
-    expect(new Set(c.slice(2))).toEqual(new Set([`GET ${repoPath}/actions/runs/1`]));
+    expect(c.slice(1).length).toBeGreaterThan(1);
+    expect(new Set(c.slice(1))).toEqual(new Set([`GET ${repoPath}/actions/runs/1`]));
   });
 
-  it('dispatches anyway when the only run for the commit was not started by a dispatch', async () => {
-    const queuedRunCommit = 'acb5820ced9479c074f688cc328bf03f341a511d';
-    // The example run is for this commit but was started by `push`, so it is not ours: dispatch.
-    await failureOf(github.triggerBuild({ source, workflow: 'build.yml', ref: 'main', commit: queuedRunCommit, timeoutMs: 100 }));
-    expect(calls()).toContain(`POST ${repoPath}/actions/workflows/build.yml/dispatches`);
+  it('after a dispatch answered without its run, looks only for a run titled with its dispatch key, with list filters GitHub accepts', async () => {
+    mock.setPrefer(({ method, path }) => (method === 'POST' && path.endsWith('/dispatches') ? 'code=204' : undefined));
+    const failure = await failureOf(
+      createGithubActivities({ baseUrl: mock.url, pollIntervalMs: 50, findRunTimeoutMs: 400 }).triggerBuild({
+        source,
+        workflow: 'build.yml',
+        ref: 'main',
+        commit: EXAMPLE_RUN_COMMIT,
+        timeoutMs: 5_000,
+      }),
+    );
+    // Prism's only run is at this very commit, but a push started it and its title carries no
+    // dispatch key: someone else's, never taken for ours.
+    expect(failure.type).toBe(FailureType.BuildFailed);
+    expect(failure.message).toContain('slipway_dispatch');
+    const lists = mock.requests.filter((r) => r.path.endsWith('/actions/workflows/build.yml/runs'));
+    expect(lists.length).toBeGreaterThan(0);
+    expect(lists[0]!.query).toMatchObject({ event: 'workflow_dispatch', per_page: '100', page: '1' });
+    expect(calls()).not.toContain(`GET ${repoPath}/actions/runs/30433642`);
+    expect(calls().filter((c) => c.endsWith('/dispatches'))).toHaveLength(1);
+    // (afterEach: no list request was refused by GitHub's schema.)
   });
 });
+
+describe('triggerBuild retried by Temporal', () => {
+  let temporal: Client;
+  let worker: RunningWorker | undefined;
+  let hang: HangingProxy | undefined;
+  const savedToken = process.env.GITHUB_TOKEN;
+
+  beforeAll(async () => {
+    temporal = await testClient();
+    process.env.GITHUB_TOKEN = TOKEN;
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await hang?.stop();
+    if (savedToken === undefined) delete process.env.GITHUB_TOKEN;
+    else process.env.GITHUB_TOKEN = savedToken;
+  });
+
+  it('a retried build step follows the run its first attempt dispatched instead of dispatching a second build', async () => {
+    // GitHub stops answering while the first attempt looks at its run: that request hits its
+    // deadline, the attempt fails (retryable), and Temporal retries it.
+    hang = await hangingProxy(mock.url, ({ method, path }) => method === 'GET' && /\/actions\/runs\/\d+$/.test(path), 8_000);
+    const app = uniqueApp('ghbuild');
+    const pipeline = pipelineFromYaml(app, STAGING_AND_PRODUCTION(), '    build: { githubActions: { workflow: build.yml, ref: main, timeout: 4s } }');
+    const activities = { ...newWorld(app).activities(), ...pick(createGithubActivities({ baseUrl: hang.url, pollIntervalMs: 100, requestTimeoutMs: 500 }), 'triggerBuild') };
+    worker = await startTestWorker(activities);
+    const handle = await startRelease(temporal, worker.taskQueue, pipeline, EXAMPLE_RUN_COMMIT);
+    const failure = describeFailure(await handle.result().then(() => undefined, (e: unknown) => e));
+
+    // The retry found the run (Prism's example run is queued, so the build ends at its deadline).
+    expect(failure.type).toBe(FailureType.BuildFailed);
+    expect(failure.message).toContain('did not finish');
+    const events = (await handle.fetchHistory()).events!;
+    const build = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'triggerBuild')!;
+    const started = events.filter((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(build.eventId));
+    expect(started.map((e) => e.activityTaskStartedEventAttributes!.attempt)).toEqual([2]);
+    const dispatchedPath = `/repos/example/${app}/actions/workflows/build.yml/dispatches`;
+    expect(mock.requests.filter((r) => r.path === dispatchedPath)).toHaveLength(1);
+    // The retry went straight to the run the first attempt recorded in its heartbeat: no search.
+    expect(mock.requests.filter((r) => r.path.endsWith('/actions/workflows/build.yml/runs'))).toHaveLength(0);
+    expect(mock.requests.filter((r) => r.path === `/repos/example/${app}/actions/runs/1`).length).toBeGreaterThan(0);
+    // The request that got no answer was given up at its deadline, not after GitHub's 8 s.
+    expect(hang.held).toHaveLength(1);
+    expect(hang.held[0]!.clientGaveUpAfterMs).toBeLessThan(3_000);
+  });
+});
+
+function pick<T extends object, K extends keyof T>(from: T, key: K): Pick<T, K> {
+  return { [key]: from[key] } as Pick<T, K>;
+}
+
+interface HangingProxy {
+  url: string;
+  /** The requests held without an answer, and when the client closed each one. */
+  held: { path: string; clientGaveUpAfterMs?: number }[];
+  stop(): Promise<void>;
+}
+
+/**
+ * In front of the GitHub mock: the first request `hangOn` picks gets no answer for `holdMs` and
+ * then a dropped connection, like a GitHub that accepted the connection and went silent; every
+ * other request passes through.
+ */
+async function hangingProxy(target: string, hangOn: (r: { method: string; path: string }) => boolean, holdMs: number): Promise<HangingProxy> {
+  const held: HangingProxy['held'] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const upstream = new URL(target);
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (held.length === 0 && hangOn({ method: req.method ?? 'GET', path })) {
+      const entry: HangingProxy['held'][number] = { path };
+      held.push(entry);
+      const since = Date.now();
+      res.on('close', () => (entry.clientGaveUpAfterMs ??= Date.now() - since));
+      const timer = setTimeout(() => req.socket.destroy(), holdMs);
+      timers.add(timer);
+      return;
+    }
+    const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    held,
+    async stop() {
+      for (const t of timers) clearTimeout(t);
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
 
 describe('reportDeployment', () => {
   it('creates a deployment for a new commit and environment, then its status', async () => {
