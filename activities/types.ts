@@ -412,6 +412,18 @@ export interface PromotionRequest {
    * gates and wiring for it from the worker, never from the request's own copies above.
    */
   policyVersion?: string;
+  /**
+   * When the asking release started (epoch ms, its workflow's start time: fixed for its life and
+   * the same on replay). The environment decides by it which of two releases is the newer one;
+   * requests from releases that did not send it keep the order in which they arrived.
+   */
+  releaseStartedAt?: number;
+}
+
+export interface WithdrawPromotionInput {
+  app: string;
+  environment: string;
+  requestId: string;
 }
 
 export interface BuildRecordInput {
@@ -435,6 +447,11 @@ export interface EnvironmentStateLike {
 export interface ControlActivities {
   /** Asks the environment workflow to run a promotion, starting it if needed (signal-with-start). */
   requestPromotion(input: PromotionRequest): Promise<void>;
+  /**
+   * Takes a request back, starting the environment workflow if it is not running yet
+   * (signal-with-start), so that a request still on its way finds the withdrawal there first.
+   */
+  withdrawPromotion(input: WithdrawPromotionInput): Promise<void>;
   /** Whether a build passed an environment (promoted there, checks included), failed there, or never ran to the end. */
   buildRecord(input: BuildRecordInput): Promise<BuildRecord>;
 }

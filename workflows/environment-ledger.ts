@@ -8,7 +8,17 @@
 import { formatDuration } from '../core/duration.js';
 import { buildLabel } from '../core/ids.js';
 import type { ApprovalChannel, ApprovalWait } from './approvals.js';
-import type { ApprovalDecision, Deployment, DeploymentRecord, EnvironmentPhase, EnvironmentWorkflowInput, PromotionOutcome, PromotionRequest, QueuedRequestView } from './types.js';
+import type {
+  ApprovalDecision,
+  Deployment,
+  DeploymentRecord,
+  EnvironmentPhase,
+  EnvironmentWorkflowInput,
+  NewestRelease,
+  PromotionOutcome,
+  PromotionRequest,
+  QueuedRequestView,
+} from './types.js';
 
 export const RECENT_KEPT = 20;
 /** Withdrawals remembered for requests that have not arrived (oldest dropped first). */
@@ -35,6 +45,8 @@ export type Admission =
   | { kind: 'follower'; of: PromotionRequest }
   /** The build runs there already and nothing is pending: answered at once. */
   | { kind: 'already-deployed'; answer: Answer }
+  /** From a release older than one waiting or completed here: answered superseded at once, never queued. */
+  | { kind: 'stale'; answer: Answer }
   /** In the queue; `superseded` are the requests it replaced, `behind` the one in flight when it waits. */
   | { kind: 'queued'; superseded: Answer[]; behind?: PromotionRequest };
 
@@ -45,6 +57,44 @@ export type Withdrawal =
   /** A waiting request or a follower, taken out and recorded as cancelled. */
   | { kind: 'removed'; request: PromotionRequest }
   | { kind: 'unknown' };
+
+/** A newer release than the one asking: the one waiting here, or the newest that completed here. */
+export interface NewerRelease {
+  releaseId: string;
+  commit: string;
+  version?: string;
+  where: 'waiting' | 'completed';
+}
+
+/**
+ * A release's age, as environments compare releases: the start time of its workflow, which the
+ * release sends with each request. It is fixed for the release's life and the same on replay,
+ * unlike the time a request arrives (a crash can delay that by minutes); the release's workflow
+ * id breaks a tie. Requests without it (from releases that did not send it) have no age, and
+ * keep the order in which they arrived.
+ */
+interface ReleaseAge {
+  startedAt: number;
+  releaseId: string;
+}
+
+function ageOf(request: PromotionRequest): ReleaseAge | undefined {
+  const startedAt = request.releaseStartedAt;
+  return typeof startedAt === 'number' && Number.isFinite(startedAt) ? { startedAt, releaseId: request.replyTo } : undefined;
+}
+
+/** Whether release `a` started before release `b`. */
+export function startedBefore(a: ReleaseAge, b: ReleaseAge): boolean {
+  return a.startedAt < b.startedAt || (a.startedAt === b.startedAt && a.releaseId < b.releaseId);
+}
+
+/**
+ * Whether a request may take the environment back past a newer release: an explicit rollback, or
+ * an override (a person naming the build, after someone else approves). Others never do.
+ */
+export function isExplicit(request: PromotionRequest): boolean {
+  return request.kind === 'rollback' || request.override !== undefined;
+}
 
 /** Where the request in flight stands: a gate it waits at, or its promotion. */
 export interface Gate {
@@ -61,6 +111,8 @@ export class EnvironmentLedger {
   /** Requests for the same build as one already pending, by that one's id: they get its answer. */
   readonly followers: Map<string, PromotionRequest[]>;
   readonly withdrawn: Set<string>;
+  /** The newest release (by start time) that completed here; carried, so an older one stays refused. */
+  newest: NewestRelease | undefined;
   /** Numbers the promotions (child workflow ids), across continue-as-new. */
   sequence: number;
   gate: Gate | undefined;
@@ -73,6 +125,7 @@ export class EnvironmentLedger {
     this.pending = [...(carried?.pending ?? [])];
     this.followers = new Map(Object.entries(carried?.followers ?? {}));
     this.withdrawn = new Set(carried?.withdrawn ?? []);
+    this.newest = carried?.newest;
     this.sequence = carried?.sequence ?? 0;
   }
 
@@ -84,8 +137,17 @@ export class EnvironmentLedger {
     return this.pending[1];
   }
 
-  /** Takes a request in: deduplicated, joined to the same build, answered at once, or queued. */
-  receive(request: PromotionRequest, now: number): Admission {
+  /**
+   * Takes a request in: deduplicated, joined to the same build, answered at once, or queued. A
+   * request from a release older than the one waiting, or than the newest that completed here, is
+   * answered superseded — where the caller's versioning says this run does so (`byAge`; older runs
+   * went by arrival alone). An older request behind a newer one in flight waits: should the newer
+   * one fail, the older build may still go (see `newerCompleted` when it comes to the head).
+   */
+  receive(request: PromotionRequest, now: number, options: { byAge: () => boolean } = { byAge: () => true }): Admission {
+    // A release cannot have started after its request arrived: a start time from the future
+    // (anyone who reaches the Temporal API can send one) would otherwise win over every later release.
+    if (request.releaseStartedAt !== undefined && request.releaseStartedAt > now) request = { ...request, releaseStartedAt: now };
     if (this.isKnown(request.requestId)) {
       const done = this.recent.find((r) => r.requestId === request.requestId);
       return { kind: 'duplicate', answer: done ? { request, outcome: recordedOutcome(done) } : undefined };
@@ -104,7 +166,14 @@ export class EnvironmentLedger {
     if (this.pending.length === 0 && this.current && this.current.commit === request.commit && request.kind === 'promote') {
       const outcome: PromotionOutcome = { outcome: 'promoted', gitopsCommit: this.current.gitopsCommit, previousImages: this.current.images, alreadyDeployed: true };
       this.record(request, outcome, now);
+      this.completed(request);
       return { kind: 'already-deployed', answer: { request, outcome } };
+    }
+    const newer = this.newerThanArrival(request);
+    if (newer && options.byAge()) {
+      const outcome: PromotionOutcome = { outcome: 'superseded', by: newer.releaseId };
+      this.record(request, outcome, now, { notes: [olderThan(newer)] });
+      return { kind: 'stale', answer: { request, outcome } };
     }
     const superseded: Answer[] = [];
     if (this.pending.length >= 2) {
@@ -176,6 +245,18 @@ export class EnvironmentLedger {
       gitopsCommit,
       at: now,
     };
+    this.completed(request);
+  }
+
+  /**
+   * The newest release that completed here, when this request's release is older than it; for the
+   * head before it starts (one that waited behind the newer one, or was carried across
+   * continue-as-new). Whether the request may go anyway (`isExplicit`) is the caller's to decide.
+   */
+  newerCompleted(request: PromotionRequest): NewerRelease | undefined {
+    const age = ageOf(request);
+    if (!age || !this.newest || !startedBefore(age, this.newest)) return undefined;
+    return { releaseId: this.newest.releaseId, commit: this.newest.commit, version: this.newest.version, where: 'completed' };
   }
 
   /** The next promotion's number. */
@@ -214,7 +295,27 @@ export class EnvironmentLedger {
       sequence: this.sequence,
       followers: Object.fromEntries(this.followers),
       ...(this.withdrawn.size > 0 ? { withdrawn: [...this.withdrawn] } : {}),
+      ...(this.newest ? { newest: this.newest } : {}),
     };
+  }
+
+  /** A newer release that makes an arriving request stale: the one waiting, or the newest that completed. */
+  private newerThanArrival(request: PromotionRequest): NewerRelease | undefined {
+    const age = ageOf(request);
+    if (!age || isExplicit(request)) return undefined;
+    const waiting = this.pending[1];
+    const waitingAge = waiting && ageOf(waiting);
+    if (waiting && waitingAge && startedBefore(age, waitingAge)) {
+      return { releaseId: waiting.replyTo, commit: waiting.commit, version: waiting.version, where: 'waiting' };
+    }
+    return this.newerCompleted(request);
+  }
+
+  /** A request's release completed here: the newest one so far, unless a newer one did before. */
+  private completed(request: PromotionRequest): void {
+    const age = ageOf(request);
+    if (!age || (this.newest && !startedBefore(this.newest, age))) return;
+    this.newest = { releaseId: age.releaseId, startedAt: age.startedAt, commit: request.commit, ...(request.version ? { version: request.version } : {}) };
   }
 
   private settle(request: PromotionRequest, outcome: PromotionOutcome, now: number, facts: RecordFacts = {}): Answer[] {
@@ -249,6 +350,17 @@ export class EnvironmentLedger {
       this.recent.some((r) => r.requestId === requestId)
     );
   }
+}
+
+/** Why a request from an older release was not run, for its record. */
+export function olderThan(newer: NewerRelease): string {
+  return `${newer.releaseId} (${buildLabel(newer)}) started later and ${newer.where === 'waiting' ? 'waits' : 'completed'} here: an older release never replaces a newer one`;
+}
+
+/** The note on the record of an explicit request that goes back past a newer release. */
+export function goesBackPast(request: PromotionRequest, newer: NewerRelease): string {
+  const what = request.kind === 'rollback' ? 'explicit rollback' : `override by ${request.requestedBy ?? 'someone unnamed'}`;
+  return `${what}: goes back past ${newer.releaseId} (${buildLabel(newer)}), a newer release that completed here`;
 }
 
 /** The reason a person reads in `slipway history` and status. */

@@ -25,7 +25,7 @@ import { SA_APP, SA_ENVIRONMENT, SA_STAGE, SA_VERSION } from '../core/search-att
 import { workflowNow } from './clock.js';
 import { activeFreezeOf, handleApprovalDecisions, notifyAwaitingApproval, underPolicyAndAdmitted, waitOutFreeze } from './environment-gates.js';
 import { ApprovalWait, approvalRules } from './approvals.js';
-import { EnvironmentLedger, isPromotionRequest, type RecordFacts } from './environment-ledger.js';
+import { EnvironmentLedger, goesBackPast, isExplicit, isPromotionRequest, olderThan, type RecordFacts } from './environment-ledger.js';
 import * as messages from './messages.js';
 import { environmentPolicy } from './policy.js';
 import { failedOutcome, promotion, promotionChild } from './promotion.js';
@@ -39,6 +39,12 @@ const PATCH_WITHDRAW_UNSEEN = 'environment-withdraw-before-arrival';
 const PATCH_WITHDRAWN_HEAD = 'environment-withdrawn-head-never-starts';
 const PATCH_GATES_FROM_POLICY = 'environment-gates-from-policy';
 const PATCH_ROLLBACK_THROUGH_FREEZE = 'environment-rollback-through-freeze';
+/**
+ * A newer release (by its start time) always wins over an older one: an older release's request
+ * is answered superseded instead of queueing behind, replacing, or deploying over a newer one.
+ * Older runs went by arrival alone.
+ */
+const PATCH_NEWEST_RELEASE_WINS = 'environment-newest-release-wins';
 /** The gate an override waits at when its environment has none of its own. */
 const OVERRIDE_APPROVAL = { required: true, timeout: 24 * 3_600_000, count: 1, fourEyes: true, channels: ['github', 'cli', 'ui'] as Array<'github' | 'cli' | 'ui'> };
 
@@ -66,14 +72,15 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
     inFlight: ledger.head ? ledger.view(ledger.head, ledger.gate) : undefined,
     waiting: ledger.waiting ? ledger.view(ledger.waiting) : undefined,
     recent: [...ledger.recent],
+    ...(ledger.newest ? { newest: ledger.newest } : {}),
   }));
 
   setHandler(messages.requestPromotionSignal, (request) => {
     // Anyone who reaches the Temporal API can signal: a request that is not one is dropped, not run.
     if (!isPromotionRequest(request)) return;
-    const admission = ledger.receive(request, workflowNow());
+    const admission = ledger.receive(request, workflowNow(), { byAge: () => patched(PATCH_NEWEST_RELEASE_WINS) });
     if (admission.kind === 'duplicate' && admission.answer) answer([admission.answer]); // its first answer may have been lost
-    if (admission.kind === 'already-deployed') answer([admission.answer]);
+    if (admission.kind === 'already-deployed' || admission.kind === 'stale') answer([admission.answer]);
     if (admission.kind === 'queued') {
       answer(admission.superseded);
       if (admission.behind) releases.progress(request, 'queued', `behind ${admission.behind.version ?? shortSha(admission.behind.commit)} (${admission.behind.replyTo})`);
@@ -112,6 +119,13 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
 
   async function runRequest(asked: PromotionRequest): Promise<PromotionOutcome> {
     const isWithdrawn = () => ledger.isWithdrawn(asked.requestId);
+    // A request that waited behind a newer release, which then completed here, is older than what
+    // runs now: it never deploys over it. Only an explicit rollback or override goes back (noted below).
+    const newer = ledger.newerCompleted(asked);
+    if (newer && !isExplicit(asked) && patched(PATCH_NEWEST_RELEASE_WINS)) {
+      facts.notes = [olderThan(newer)];
+      return { outcome: 'superseded', by: newer.releaseId };
+    }
     let head = asked;
     if (patched(PATCH_GATES_FROM_POLICY)) {
       const admitted = await underPolicyAndAdmitted(asked, policyFor);
@@ -120,12 +134,14 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
       facts.policyVersion = head.policyVersion;
       if (head.override) facts.notes = [`override by ${head.requestedBy}: ${head.override.reason}`];
     }
+    // Said in the record: this request takes the environment back past a newer release, on purpose.
+    if (newer && patched(PATCH_NEWEST_RELEASE_WINS)) facts.notes = [...(facts.notes ?? []), goesBackPast(head, newer)];
     const env = head.environment;
     const emergencyRollback = head.kind === 'rollback' && env.rollback?.freeze !== 'respect' && patched(PATCH_ROLLBACK_THROUGH_FREEZE);
 
     if (emergencyRollback) {
       const freeze = activeFreezeOf(head);
-      if (freeze) facts.notes = [`emergency rollback during the freeze window ${freeze}`];
+      if (freeze) facts.notes = [...(facts.notes && patched(PATCH_NEWEST_RELEASE_WINS) ? facts.notes : []), `emergency rollback during the freeze window ${freeze}`];
     } else if (!(await waitOutFreeze(head, isWithdrawn, (detail) => setGate(head, 'frozen', detail)))) return { outcome: 'cancelled' };
 
     // An override always waits for someone other than who asked, whatever the environment's own gate.

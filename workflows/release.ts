@@ -13,13 +13,14 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   patched,
+  proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { NotificationKind } from '../activities/types.js';
+import type { ControlActivities, NotificationKind } from '../activities/types.js';
 import { environmentWorkflowId, shortSha } from '../core/ids.js';
 import { imagesForCommit } from '../core/images.js';
 import { SA_APP, SA_ENVIRONMENT, SA_STAGE, SA_VERSION } from '../core/search-attributes.js';
@@ -37,6 +38,15 @@ const PATCH_POLICY_FROM_WORKER = 'release-policy-from-worker';
 const PATCH_RUN_EARLIER_FIRST = 'release-run-earlier-environments-first';
 /** Versioning: the release names its tag in its memo before creating it. */
 const PATCH_TAG_IN_MEMO = 'release-tag-in-memo';
+/** Versioning: requests carry the release's start time, by which environments tell the newer release. */
+const PATCH_REQUEST_CARRIES_START = 'release-request-carries-start-time';
+/** Versioning: an answer counts only for the request it answers (its request id), not for its environment alone. */
+const PATCH_REPLIES_MATCHED = 'release-replies-matched-to-request';
+/**
+ * Versioning: a cancelled release withdraws its request through signal-with-start, so the
+ * withdrawal reaches an environment workflow that its request (still on its way) has not started yet.
+ */
+const PATCH_WITHDRAW_WITH_START = 'release-withdraw-with-start';
 
 export async function release(input: ReleaseInput): Promise<ReleaseResult> {
   const { commit } = input;
@@ -88,14 +98,26 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
   };
   const replies = new Map<string, PromotionReply>();
 
+  let awaiting: { environment: string; requestId: string } | undefined;
+  /**
+   * Whether a message is about the request this release waits on. Anyone who reaches the Temporal
+   * API can signal a release, and an environment may answer late: an answer (or progress) naming
+   * another request, or an environment not asked now, must not end or skip an environment.
+   */
+  const answersOurs = (m: { environment: string; requestId?: string }) =>
+    awaiting !== undefined && m.environment === awaiting.environment && m.requestId === awaiting.requestId;
+
   setHandler(releaseStatusQuery, () => status);
   setHandler(promotionProgressSignal, (p) => {
     const env = status.environments.find((e) => e.environment === p.environment);
     if (!env || replies.has(p.environment)) return; // late progress after the answer changes nothing
+    // Progress from the promotion itself names no request; what names one must name ours.
+    if (p.requestId !== undefined && !answersOurs(p) && patched(PATCH_REPLIES_MATCHED)) return;
     Object.assign(env, p);
     if (status.stage === `promoting:${p.environment}`) waitFor(`${p.environment}: ${p.phase}${p.detail ? ` — ${p.detail}` : ''}`, p.since);
   });
   setHandler(promotionFinishedSignal, (r) => {
+    if (!answersOurs(r) && patched(PATCH_REPLIES_MATCHED)) return;
     replies.set(r.environment, r);
   });
 
@@ -105,7 +127,6 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
     { key: SA_STAGE, value: 'starting' },
   ]);
 
-  let awaiting: { environment: string; requestId: string } | undefined;
   try {
     if (buildKind) {
       enter('building', 'build', `build of ${shortSha(commit)}`);
@@ -164,6 +185,7 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
           commit,
           version,
           requestedAt: workflowNow(),
+          ...(patched(PATCH_REQUEST_CARRIES_START) ? { releaseStartedAt: workflowInfo().startTime.getTime() } : {}),
           kind: input.kind ?? 'promote',
           ...(policy ? { policyVersion: policy.version } : {}),
           ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
@@ -231,8 +253,16 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
-        if (awaiting) {
-          // Withdraw our request: a queued one is dropped, one in flight is cancelled and rolled back.
+        if (awaiting && patched(PATCH_WITHDRAW_WITH_START)) {
+          // Withdraw our request: a queued one is dropped, one in flight is cancelled and rolled back,
+          // one still on its way (the cancelled activity may yet deliver it) finds the withdrawal first.
+          await proxyActivities<ControlActivities>(controlStepOptions())
+            .withdrawPromotion.executeWithOptions(
+              { ...controlStepOptions(), summary: `withdraw the request to promote ${version ?? shortSha(commit)} from ${environmentWorkflowId(pipeline.app, awaiting.environment)}` },
+              [{ app: pipeline.app, environment: awaiting.environment, requestId: awaiting.requestId }],
+            )
+            .catch(() => undefined);
+        } else if (awaiting) {
           await getExternalWorkflowHandle(environmentWorkflowId(pipeline.app, awaiting.environment))
             .signal(withdrawRequestSignal, { requestId: awaiting.requestId })
             .catch(() => undefined);

@@ -83,6 +83,8 @@ export type EnvironmentPhase =
 
 export interface EnvironmentProgress {
   environment: string;
+  /** The request it is about (sent by environments since replies are matched; absent before). */
+  requestId?: string;
   phase: EnvironmentPhase;
   /** What it waits for, in words. */
   detail?: string;
@@ -163,6 +165,18 @@ export interface DeploymentRecord {
   notes?: string[];
 }
 
+/**
+ * The newest release that completed in an environment (promoted there, or found its build already
+ * running), by its start time: an older release's request is answered as superseded there.
+ */
+export interface NewestRelease {
+  releaseId: string;
+  /** The release workflow's start time (epoch ms). */
+  startedAt: number;
+  commit: string;
+  version?: string;
+}
+
 export interface QueuedRequestView {
   requestId: string;
   releaseId: string;
@@ -180,6 +194,8 @@ export interface EnvironmentState {
   inFlight?: QueuedRequestView;
   waiting?: QueuedRequestView;
   recent: DeploymentRecord[];
+  /** The newest release that completed there (absent until a release that sends its start time does). */
+  newest?: NewestRelease;
 }
 
 export interface EnvironmentWorkflowInput {
@@ -194,6 +210,8 @@ export interface EnvironmentWorkflowInput {
     /** Pending requests taken back whose promotion has not started: they must not start. */
     withdrawn?: string[];
     sequence: number;
+    /** The newest release that completed there, so an older one stays refused in the next run. */
+    newest?: NewestRelease;
   };
 }
 

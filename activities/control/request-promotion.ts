@@ -1,12 +1,13 @@
 /**
- * Hands a promotion request to the environment's workflow, starting that workflow if it is not
- * running (signal-with-start). Safe to retry: the environment workflow ignores a request id it knows.
+ * Hands a promotion request to the environment's workflow, or takes one back, starting that
+ * workflow if it is not running (signal-with-start). Safe to retry: the environment workflow
+ * ignores a request id it knows, and a withdrawal it has seen already changes nothing.
  */
 import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
 import { environmentWorkflowId } from '../../core/ids.js';
 import { SA_APP, SA_ENVIRONMENT, SA_STAGE } from '../../core/search-attributes.js';
 import { currentActivity } from '../activity-context.js';
-import type { ControlActivities, PromotionRequest } from '../types.js';
+import type { ControlActivities, PromotionRequest, WithdrawPromotionInput } from '../types.js';
 import { buildRecordIn } from './build-record.js';
 
 export function createControlActivities(opts: { client?: Client; taskQueue?: string } = {}): ControlActivities {
@@ -15,27 +16,31 @@ export function createControlActivities(opts: { client?: Client; taskQueue?: str
     if (!client) throw new Error('a control activity outside an activity needs the client option');
     return client;
   };
+  /** Sends `signal` to the environment workflow of `app`/`environment`, started first if it is not running. */
+  const signalEnvironment = async (app: string, environment: string, signal: string, arg: unknown): Promise<void> => {
+    const client = clientOf();
+    const taskQueue = opts.taskQueue ?? currentActivity()?.info.taskQueue;
+    if (!taskQueue) throw new Error(`${signal} outside an activity needs the task queue option`);
+    await client.workflow.signalWithStart('environment', {
+      workflowId: environmentWorkflowId(app, environment),
+      taskQueue,
+      args: [{ app, environment }],
+      signal,
+      signalArgs: [arg],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      staticSummary: `${app} ${environment}: what runs there, what is deploying, what waits`,
+      typedSearchAttributes: [
+        { key: SA_APP, value: app },
+        { key: SA_ENVIRONMENT, value: environment },
+        { key: SA_STAGE, value: 'idle' },
+      ],
+    });
+  };
   return {
     buildRecord: (input) => buildRecordIn(clientOf(), input),
-    async requestPromotion(request: PromotionRequest): Promise<void> {
-      const context = currentActivity();
-      const client = opts.client ?? context?.client;
-      const taskQueue = opts.taskQueue ?? context?.info.taskQueue;
-      if (!client || !taskQueue) throw new Error('requestPromotion outside an activity needs the client and task queue options');
-      await client.workflow.signalWithStart('environment', {
-        workflowId: environmentWorkflowId(request.app, request.environment.name),
-        taskQueue,
-        args: [{ app: request.app, environment: request.environment.name }],
-        signal: 'requestPromotion',
-        signalArgs: [request],
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-        staticSummary: `${request.app} ${request.environment.name}: what runs there, what is deploying, what waits`,
-        typedSearchAttributes: [
-          { key: SA_APP, value: request.app },
-          { key: SA_ENVIRONMENT, value: request.environment.name },
-          { key: SA_STAGE, value: 'idle' },
-        ],
-      });
-    },
+    requestPromotion: (request: PromotionRequest) => signalEnvironment(request.app, request.environment.name, 'requestPromotion', request),
+    // The withdrawal may overtake its request (a cancelled release's requestPromotion can still
+    // land): started here, the environment remembers it, and the request never queues.
+    withdrawPromotion: ({ app, environment, requestId }: WithdrawPromotionInput) => signalEnvironment(app, environment, 'withdrawRequest', { requestId }),
   };
 }

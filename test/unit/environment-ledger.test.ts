@@ -255,3 +255,125 @@ describe('environment ledger: approvals', () => {
     expect(ledger.approval).toBeUndefined();
   });
 });
+
+describe('environment ledger: a newer release wins over an older one', () => {
+  /** A request from a release that started at `startedAt` (epoch ms, as the release sends it). */
+  const aged = (release: string, commit: string, startedAt: number, overrides: Partial<PromotionRequest> = {}) =>
+    request(release, commit, { releaseStartedAt: startedAt, ...overrides });
+  const byArrival = { byAge: () => false };
+
+  it('answers an older release that arrives after a newer one completed here as superseded, and never queues it', () => {
+    const ledger = new EnvironmentLedger();
+    const newer = aged('release/b', 'bbb', 200);
+    ledger.receive(newer, now());
+    ledger.deployed(newer, 'g1', now());
+    ledger.finishHead(promoted, now());
+    const older = aged('release/a', 'aaa', 100);
+    expect(ledger.receive(older, now())).toEqual({ kind: 'stale', answer: { request: older, outcome: { outcome: 'superseded', by: 'release/b' } } });
+    expect(ledger.pending).toEqual([]);
+    expect(ledger.recent[0]).toMatchObject({ releaseId: 'release/a', outcome: 'superseded', reason: 'superseded by release/b' });
+    expect(ledger.recent[0]!.notes?.[0]).toMatch(/^release\/b \(bbb0000\) started later and completed here/);
+    // A retry of the same request gets the same answer from the record.
+    expect(ledger.receive(older, now())).toMatchObject({ kind: 'duplicate', answer: { outcome: { outcome: 'superseded', by: 'release/b' } } });
+  });
+
+  it('does not let an older arrival supersede a newer waiting request: the older one is superseded by it', () => {
+    const ledger = new EnvironmentLedger();
+    const inFlight = aged('release/x', 'xxx', 150);
+    const newer = aged('release/b', 'bbb', 200);
+    const older = aged('release/a', 'aaa', 100);
+    ledger.receive(inFlight, now());
+    ledger.receive(newer, now());
+    expect(ledger.receive(older, now())).toMatchObject({ kind: 'stale', answer: { request: older, outcome: { outcome: 'superseded', by: 'release/b' } } });
+    expect(ledger.pending).toEqual([inFlight, newer]);
+    // And the other way round, as before: a newer arrival replaces the older one waiting.
+    const newest = aged('release/c', 'ccc', 300);
+    expect(ledger.receive(newest, now())).toMatchObject({ kind: 'queued', superseded: [{ request: newer, outcome: { outcome: 'superseded', by: 'release/c' } }] });
+  });
+
+  it('lets an older request wait behind a newer one in flight, and finds it stale once the newer one deployed', () => {
+    const ledger = new EnvironmentLedger();
+    const newer = aged('release/b', 'bbb', 200);
+    const older = aged('release/a', 'aaa', 100);
+    ledger.receive(newer, now());
+    expect(ledger.receive(older, now()).kind).toBe('queued');
+    // Should the newer one fail, the older build may still go.
+    expect(ledger.newerCompleted(older)).toBeUndefined();
+    ledger.deployed(newer, 'g1', now());
+    ledger.finishHead(promoted, now());
+    expect(ledger.head).toBe(older);
+    expect(ledger.newerCompleted(older)).toEqual({ releaseId: 'release/b', commit: newer.commit, version: undefined, where: 'completed' });
+  });
+
+  it('counts a release answered "already running" as completed here', () => {
+    const ledger = new EnvironmentLedger();
+    const first = aged('release/a', 'aaa', 100);
+    ledger.receive(first, now());
+    ledger.deployed(first, 'g1', now());
+    ledger.finishHead(promoted, now());
+    expect(ledger.receive(aged('tag/a', 'aaa', 300), now()).kind).toBe('already-deployed');
+    expect(ledger.newest?.releaseId).toBe('tag/a');
+    expect(ledger.receive(aged('release/b', 'bbb', 200), now())).toMatchObject({ kind: 'stale', answer: { outcome: { by: 'tag/a' } } });
+  });
+
+  it('takes an explicit rollback or override of an older release, and keeps the newest release the newest', () => {
+    const ledger = new EnvironmentLedger();
+    const newer = aged('release/b', 'bbb', 200);
+    ledger.receive(newer, now());
+    ledger.deployed(newer, 'g1', now());
+    ledger.finishHead(promoted, now());
+    const rollback = aged('rollback/a', 'aaa', 100, { kind: 'rollback' });
+    const override = aged('promote/a', 'aa2', 110, { override: { reason: 'hotfix' }, requestedBy: 'alice' });
+    expect(ledger.receive(rollback, now()).kind).toBe('queued');
+    expect(ledger.receive(override, now()).kind).toBe('queued');
+    expect(ledger.newerCompleted(rollback)?.releaseId).toBe('release/b');
+    ledger.deployed(rollback, 'g2', now());
+    ledger.finishHead(promoted, now());
+    expect(ledger.newest).toMatchObject({ releaseId: 'release/b', startedAt: 200 });
+    expect(ledger.receive(aged('release/late', 'ddd', 150), now()).kind).toBe('stale');
+  });
+
+  it('breaks a tie of start times by the release workflow id', () => {
+    const ledger = new EnvironmentLedger();
+    const b = aged('release/b', 'bbb', 100);
+    ledger.receive(b, now());
+    ledger.deployed(b, 'g1', now());
+    ledger.finishHead(promoted, now());
+    expect(ledger.receive(aged('release/a', 'aaa', 100), now()).kind).toBe('stale');
+    expect(ledger.receive(aged('release/c', 'ccc', 100), now()).kind).toBe('queued');
+  });
+
+  it('keeps arrival order for requests without a start time, and for runs recorded before releases were compared', () => {
+    const ledger = new EnvironmentLedger();
+    const newer = aged('release/b', 'bbb', 200);
+    ledger.receive(newer, now());
+    ledger.deployed(newer, 'g1', now());
+    ledger.finishHead(promoted, now());
+    expect(ledger.receive(request('release/old-client', 'aaa'), now()).kind).toBe('queued');
+    const older = new EnvironmentLedger(ledger.carry());
+    older.finishHead(promoted, now());
+    expect(older.receive(aged('release/a', 'a22', 100), now(), byArrival).kind).toBe('queued');
+  });
+
+  it('carries the newest release across continue-as-new', () => {
+    const ledger = new EnvironmentLedger();
+    const newer = aged('release/b', 'bbb', 200, { version: '2.2.0' });
+    ledger.receive(newer, now());
+    ledger.deployed(newer, 'g1', now());
+    ledger.finishHead(promoted, now());
+    const next = new EnvironmentLedger(JSON.parse(JSON.stringify(ledger.carry())));
+    expect(next.newest).toEqual({ releaseId: 'release/b', startedAt: 200, commit: newer.commit, version: '2.2.0' });
+    expect(next.receive(aged('release/a', 'aaa', 100), now())).toMatchObject({ kind: 'stale', answer: { outcome: { by: 'release/b' } } });
+  });
+
+  it('takes a start time later than the request’s arrival as the arrival, so no request can claim to be newer than all to come', () => {
+    const ledger = new EnvironmentLedger();
+    const arrival = now();
+    const forged = aged('release/forged', 'fff', arrival + 10_000_000);
+    ledger.receive(forged, arrival);
+    ledger.deployed(ledger.head!, 'g1', now());
+    ledger.finishHead(promoted, now());
+    expect(ledger.newest?.startedAt).toBe(arrival);
+    expect(ledger.receive(aged('release/later', 'ccc', now()), now()).kind).toBe('queued');
+  });
+});
