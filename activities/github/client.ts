@@ -9,6 +9,16 @@ import { githubFailure } from './failures.js';
 export interface GithubClientOptions {
   /** The API root; GITHUB_API_URL by default (so tests can point at a mock), else api.github.com. */
   baseUrl?: string;
+  /** Deadline of each request that does not bring its own signal; default 15 s. */
+  requestTimeoutMs?: number;
+}
+
+/** Every request has a deadline: its own signal's, and in any case this one. */
+export function boundedFetch(timeoutMs: number): typeof fetch {
+  return (input, init) => {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    return fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline });
+  };
 }
 
 export interface RepoClient {
@@ -32,7 +42,7 @@ export function repoClient(source: GithubRepoRef, options: GithubClientOptions):
     userAgent: 'slipway',
     // Octokit's default logger prints request errors with their URLs; Slipway reports them itself.
     log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
-    request: { retries: 0 },
+    request: { retries: 0, fetch: boundedFetch(options.requestTimeoutMs ?? 15_000) },
   });
   return { octokit, owner, repo, token };
 }

@@ -328,3 +328,23 @@ describe('reportDeployment', () => {
     expect(mock.requests[1]!.body).toEqual({ state: 'success', description: 'Healthy' });
   });
 });
+
+describe('issue 13 item 1: every GitHub request has a deadline', () => {
+  it('a request to a GitHub that stops answering fails retryably at the deadline instead of holding the step', async () => {
+    const hang = await hangingProxy(mock.url, () => true, 10_000);
+    try {
+      const slow = createGithubActivities({ baseUrl: hang.url, requestTimeoutMs: 400 });
+      const started = Date.now();
+      const failure = await failureOf(slow.nextVersion({ source, format: 'v{version}' }));
+      expect(failure.type).toBe('GitHubUnavailable');
+      expect(failure.nonRetryable).toBe(false);
+      expect(failure.message).toMatch(/did not answer in time/);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      // The request was really given up (the connection closed), not left open behind the failure.
+      for (let i = 0; i < 40 && hang.held[0]?.clientGaveUpAfterMs === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(hang.held[0]!.clientGaveUpAfterMs).toBeLessThan(3_000);
+    } finally {
+      await hang.stop();
+    }
+  });
+});
