@@ -34,6 +34,11 @@ export const FailureType = {
   ApplicationDegraded: 'ApplicationDegraded',
   /** The application did not become Synced+Healthy at our commit before the deadline. */
   HealthDeadlineExceeded: 'HealthDeadlineExceeded',
+  /**
+   * Argo CD reports a later commit whose overlay no longer holds the images this step wrote: a
+   * later commit changed them, so its health says nothing about ours (and waiting will not bring ours back).
+   */
+  Superseded: 'Superseded',
   /** An HTTP check did not get the expected answer. */
   CheckFailed: 'CheckFailed',
   /** The build ran and failed. */
@@ -161,6 +166,14 @@ export interface RefreshInput {
   sync: boolean;
   /** The revision to sync to, when `sync`. */
   revision?: string;
+  /**
+   * When another sync operation is in progress: wait until it ends (default), or terminate it
+   * (what `argocd app terminate-op` does) and then sync. Ours is requested only once none runs,
+   * since Argo CD clears `operation` when the running one ends.
+   */
+  runningOperation?: 'wait' | 'terminate';
+  /** The GitOps repository: which of a multi-source Application's `spec.sources` gets `revision`. */
+  git?: GitTarget;
 }
 
 export interface WaitHealthyInput {
@@ -169,6 +182,13 @@ export interface WaitHealthyInput {
   commit: string;
   git: GitTarget;
   timeoutMs: number;
+  /**
+   * The images this step wrote to `overlay` at `commit`. With them, a later commit Argo CD reports
+   * counts as ours only while its overlay still holds them; one that changed them fails Superseded.
+   */
+  images?: ImageSetting[];
+  /** The overlay folder `images` were written to. */
+  overlay?: string;
 }
 
 export interface ApplicationHealth {

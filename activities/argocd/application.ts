@@ -4,11 +4,28 @@
  */
 import { ARGO_APPLICATIONS, ARGO_GROUP, ARGO_VERSION } from './resource.js';
 
+/** ApplicationSource: where manifests come from. A `ref`-only source (no path) lends files to others. */
+export interface ArgoSource {
+  repoURL: string;
+  path?: string;
+  targetRevision?: string;
+  ref?: string;
+  chart?: string;
+}
+
 export interface ArgoOperation {
-  sync?: { revision?: string; prune?: boolean };
+  /**
+   * `revision` for an Application with `spec.source`; `revisions` (one per entry of
+   * `spec.sources`, in order; an empty entry means that source's targetRevision) for a
+   * multi-source one.
+   */
+  sync?: { revision?: string; revisions?: string[]; prune?: boolean; sources?: ArgoSource[] };
   initiatedBy?: { username?: string; automated?: boolean };
   info?: Array<{ name: string; value: string }>;
 }
+
+/** OperationState.phase: Running and Terminating are in progress; the others are completed. */
+export type ArgoOperationPhase = 'Running' | 'Terminating' | 'Succeeded' | 'Failed' | 'Error';
 
 export interface ArgoResourceStatus {
   group?: string;
@@ -21,7 +38,8 @@ export interface ArgoResourceStatus {
 }
 
 export interface ArgoApplicationStatus {
-  sync?: { status?: string; revision?: string; comparedTo?: unknown };
+  /** `revision` for a single-source Application, `revisions` (in `spec.sources` order) for a multi-source one. */
+  sync?: { status?: string; revision?: string; revisions?: string[]; comparedTo?: unknown };
   /** Argo CD 3 no longer sets `health.message`; the per-resource messages in `resources` say why. */
   health?: { status?: string; message?: string; lastTransitionTime?: string };
   resources?: ArgoResourceStatus[];
@@ -32,9 +50,9 @@ export interface ArgoApplicationStatus {
     message?: string;
     startedAt?: string;
     finishedAt?: string;
-    syncResult?: { revision?: string };
+    syncResult?: { revision?: string; revisions?: string[] };
   };
-  history?: Array<{ id: number; revision: string; deployedAt: string }>;
+  history?: Array<{ id: number; revision?: string; revisions?: string[]; deployedAt: string }>;
   summary?: { images?: string[] };
 }
 
@@ -45,7 +63,9 @@ export interface ArgoApplication {
   spec: {
     project: string;
     destination: { server?: string; namespace?: string; name?: string };
-    source?: { repoURL: string; path?: string; targetRevision?: string };
+    source?: ArgoSource;
+    /** Several sources (Argo CD ≥ 2.6); when present, `source` is ignored. */
+    sources?: ArgoSource[];
     syncPolicy?: { automated?: Record<string, unknown> };
   };
   operation?: ArgoOperation;

@@ -5,6 +5,7 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ArgoActivities } from '../types.js';
+import { readOverlayAtRevision, type ReadOverlayAt } from '../gitops/read-at-revision.js';
 import { refreshApplication } from './refresh.js';
 import { waitForHealthy, type IsAncestor } from './wait-for-healthy.js';
 
@@ -12,18 +13,30 @@ export interface ArgoActivitiesOptions {
   kubeConfig: KubeConfig;
   /** Whether `descendant` contains `ancestor` in the GitOps repo; without it only the exact commit counts as synced. */
   isAncestor?: IsAncestor;
-  /** How often waitForHealthy heartbeats (default 2 s). */
+  /**
+   * Reads an overlay at a later commit, so a wait given the images it wrote counts that commit as
+   * ours only while it holds them (default: from the ancestry checks' mirror of the remote).
+   */
+  readOverlayAt?: ReadOverlayAt;
+  /** How often the activities heartbeat (default 2 s). */
   heartbeatIntervalMs?: number;
+  /** Outside an activity, how long a sync request waits for another operation to end (default 5 min). */
+  operationWaitMs?: number;
+  /** How long a sync request follows its queued operation for Argo CD to take it (default 10 s). */
+  acceptWaitMs?: number;
 }
 
 export function createArgoActivities(options: ArgoActivitiesOptions): ArgoActivities {
+  const deps = { ...options, readOverlayAt: options.readOverlayAt ?? readOverlayAtRevision };
   return {
-    refreshApplication: (input) => refreshApplication(options.kubeConfig, input),
-    waitForHealthy: (input) => waitForHealthy(options, input),
+    refreshApplication: (input) => refreshApplication(deps, input),
+    waitForHealthy: (input) => waitForHealthy(deps, input),
   };
 }
 
 export type { IsAncestor } from './wait-for-healthy.js';
-export { judge, summarize, type Verdict } from './judge.js';
-export { REFRESH_ANNOTATION, applicationApi, applicationsPath, type ArgoApplication, type ArgoApplicationStatus, type ArgoOperation } from './application.js';
+export { judge, summarize, type Classify, type Ownership, type Verdict } from './judge.js';
+export { decideSync, type SyncDecision } from './sync-request.js';
+export { gitopsSlot, normalizeRepoURL, type SourceSlot } from './sources.js';
+export { REFRESH_ANNOTATION, applicationApi, applicationsPath, type ArgoApplication, type ArgoApplicationStatus, type ArgoOperation, type ArgoSource } from './application.js';
 export { watchApplication } from './watch-application.js';

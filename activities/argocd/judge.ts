@@ -1,7 +1,9 @@
 /**
  * Reading an Application's status the way a careful person reads Argo CD: is it Synced and
- * Healthy at our commit, Degraded at our commit, or not there yet? Pure; the caller says which
- * revisions count as ours (the commit itself or a later branch head that descends from it).
+ * Healthy at our commit, Degraded at our commit, superseded by a later commit that changed our
+ * images, or not there yet? Pure; the caller says what each revision is to us (the commit itself,
+ * or a later branch head that descends from it and still holds our images, counts as ours), and
+ * for a multi-source Application which of its revisions is the GitOps repository's.
  *
  * Argo CD's ordering facts this relies on: a sync operation records `operationState.finishedAt`
  * when it ends, and the controller then refreshes the app, stamping `reconciledAt`. Until
@@ -9,17 +11,37 @@
  * possibly the Degraded release we are rolling back from — so it is not trusted either way.
  */
 import type { ApplicationHealth } from '../types.js';
-import type { ArgoApplicationStatus } from './application.js';
+import type { ArgoApplicationStatus, ArgoOperation } from './application.js';
+import { revisionIn, type SourceSlot } from './sources.js';
 
 export type Verdict =
   | { kind: 'healthy'; seen: ApplicationHealth }
   | { kind: 'degraded'; seen: ApplicationHealth; message: string }
+  /** Argo CD reports a later commit that changed our images: its health is not ours, and ours will not come back. */
+  | { kind: 'superseded'; seen: ApplicationHealth; message: string }
   | { kind: 'waiting'; seen: ApplicationHealth; reason: string };
 
-export function summarize(status: ArgoApplicationStatus | undefined): ApplicationHealth {
+/**
+ * What a revision Argo CD reports is to us: our commit (or a later one that still holds what we
+ * wrote), someone else's, or a later commit that changed our images (`superseded`, saying how).
+ * `true`/`false` stand for ours/other.
+ */
+export type Ownership = 'ours' | 'other' | { superseded: string };
+export type Classify = (revision: string) => Ownership | boolean;
+
+export interface JudgeOptions {
+  /** Where the GitOps repository's revision is (multi-source Applications); default: the one `revision`. */
+  slot?: SourceSlot;
+  /** The Application's `operation`: one requested and not yet finished means health is not final. */
+  operation?: ArgoOperation;
+}
+
+const SINGLE: SourceSlot = { multi: false };
+
+export function summarize(status: ArgoApplicationStatus | undefined, slot: SourceSlot = SINGLE): ApplicationHealth {
   const message = healthMessage(status);
   return {
-    revision: status?.sync?.revision ?? '',
+    revision: revisionIn(status?.sync, slot) ?? '',
     sync: status?.sync?.status ?? 'Unknown',
     health: status?.health?.status ?? 'Unknown',
     ...(message ? { message } : {}),
@@ -35,29 +57,46 @@ function healthMessage(status: ArgoApplicationStatus | undefined): string | unde
   return undefined;
 }
 
-/** The revisions a status mentions that the caller must classify before calling judge(). */
-export function revisionsOf(status: ArgoApplicationStatus | undefined): string[] {
+/** The revision the last (or running) operation synced or is syncing, in our slot. */
+function operationRevision(status: ArgoApplicationStatus | undefined, slot: SourceSlot): string | undefined {
   const op = status?.operationState;
-  return [status?.sync?.revision, op?.syncResult?.revision, op?.operation?.sync?.revision].filter(
+  return revisionIn(op?.syncResult, slot) ?? revisionIn(op?.operation?.sync, slot);
+}
+
+/** The revisions a status mentions that the caller must classify before calling judge(). */
+export function revisionsOf(status: ArgoApplicationStatus | undefined, slot: SourceSlot = SINGLE): string[] {
+  const op = status?.operationState;
+  return [revisionIn(status?.sync, slot), revisionIn(op?.syncResult, slot), revisionIn(op?.operation?.sync, slot)].filter(
     (r): r is string => typeof r === 'string' && r.length > 0,
   );
 }
 
-export function judge(status: ArgoApplicationStatus | undefined, ours: (revision: string) => boolean): Verdict {
-  const seen = summarize(status);
+function ownership(classify: Classify, revision: string): Ownership {
+  const answer = classify(revision);
+  return answer === true ? 'ours' : answer === false ? 'other' : answer;
+}
+
+export function judge(status: ArgoApplicationStatus | undefined, classify: Classify, options: JudgeOptions = {}): Verdict {
+  const slot = options.slot ?? SINGLE;
+  const seen = summarize(status, slot);
   const op = status?.operationState;
-  const opRevision = op?.syncResult?.revision || op?.operation?.sync?.revision;
+  const opRevision = operationRevision(status, slot);
 
   // A sync of our commit that failed is final: Argo CD will not retry it by itself.
-  if (op && (op.phase === 'Failed' || op.phase === 'Error') && opRevision && ours(opRevision)) {
+  if (op && (op.phase === 'Failed' || op.phase === 'Error') && opRevision && ownership(classify, opRevision) === 'ours') {
     return { kind: 'degraded', seen, message: `sync ${op.phase.toLowerCase()}: ${op.message ?? 'no message'}` };
   }
-  if (!seen.revision || !ours(seen.revision)) {
-    return { kind: 'waiting', seen, reason: seen.revision ? `at revision ${short(seen.revision)}, not yet at our commit` : 'no synced revision yet' };
-  }
+  if (!seen.revision) return { kind: 'waiting', seen, reason: 'no synced revision yet' };
+  const owner = ownership(classify, seen.revision);
+  // Whatever its health, it is not ours: the branch moved on to other images, and Argo CD with it.
+  if (typeof owner === 'object') return { kind: 'superseded', seen, message: owner.superseded };
+  if (owner !== 'ours') return { kind: 'waiting', seen, reason: `at revision ${short(seen.revision)}, not yet at our commit` };
   if (op && (op.phase === 'Running' || op.phase === 'Terminating' || !op.finishedAt)) {
     return { kind: 'waiting', seen, reason: `sync operation ${op.phase ?? 'pending'}` };
   }
+  // Requested and not picked up yet (Argo CD clears operationState when it takes a request): what
+  // the status says now is from before it.
+  if (options.operation) return { kind: 'waiting', seen, reason: 'a sync operation is requested and has not started yet' };
   if (op?.finishedAt && !(status?.reconciledAt && Date.parse(status.reconciledAt) >= Date.parse(op.finishedAt))) {
     return { kind: 'waiting', seen, reason: `health not reconciled since the sync finished at ${op.finishedAt}` };
   }

@@ -1,9 +1,11 @@
 /**
  * Waiting until Argo CD reports the Application Synced and Healthy at our commit, on a watch of
- * the Application (no polling). Degraded at our commit fails at once; the deadline (counted from
+ * the Application (no polling). Degraded at our commit fails at once; so does a later commit
+ * whose overlay no longer holds the images we wrote (Superseded); the deadline (counted from
  * when the activity was first scheduled, so a retry does not restart the clock) fails with what
  * was last seen. Heartbeats carry the last-seen status, so a dead worker is noticed and the
- * Temporal UI shows what the wait is waiting for.
+ * Temporal UI shows what the wait is waiting for. For a multi-source Application, the revision
+ * looked at is the GitOps repository's source's.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
@@ -11,7 +13,10 @@ import { waitContext } from '../activity-context.js';
 import { FailureType, type ApplicationHealth, type GitTarget, type WaitHealthyInput } from '../types.js';
 import type { ArgoApplication } from './application.js';
 import { describeRef, permanentFailure, toActivityError } from './kube-errors.js';
-import { describeSeen, judge, revisionsOf, short, type Verdict } from './judge.js';
+import type { ReadOverlayAt } from '../gitops/read-at-revision.js';
+import { describeSeen, judge, revisionsOf, short, type Ownership, type Verdict } from './judge.js';
+import { ownershipAt } from './ownership.js';
+import { gitopsSlot } from './sources.js';
 import { watchApplication } from './watch-application.js';
 
 export type IsAncestor = (git: GitTarget, ancestor: string, descendant: string) => Promise<boolean>;
@@ -20,6 +25,8 @@ export interface WaitDeps {
   kubeConfig: KubeConfig;
   /** Whether `descendant` contains `ancestor`; without it only the exact commit counts. */
   isAncestor?: IsAncestor;
+  /** Reads the overlay at a later commit, to see whether it still holds the images the input names. */
+  readOverlayAt?: ReadOverlayAt;
   heartbeatIntervalMs?: number;
 }
 
@@ -27,8 +34,11 @@ export async function waitForHealthy(deps: WaitDeps, input: WaitHealthyInput): P
   const ctx = waitContext();
   const deadlineAt = ctx.startedAtMs + input.timeoutMs;
   const ref = describeRef(input.app);
+  if (input.images?.length && !input.overlay) {
+    throw ApplicationFailure.nonRetryable(`waiting for ${ref}: the images written are given without the overlay they were written to`, FailureType.InvalidConfig);
+  }
   const abort = new AbortController();
-  const ours = oursClassifier(input, deps.isAncestor);
+  const ours = oursClassifier(input, deps);
 
   let lastSeen: ApplicationHealth | undefined;
   let lastReason = 'the Application was not read yet';
@@ -73,11 +83,18 @@ export async function waitForHealthy(deps: WaitDeps, input: WaitHealthyInput): P
         while (latest && !settled) {
           const app = latest;
           latest = undefined;
-          await ours.classify(revisionsOf(app.status));
-          const verdict: Verdict = judge(app.status, ours.known);
+          const lookup = gitopsSlot(app.spec, input.git.url, input.overlay);
+          if (!lookup.ok) {
+            finish(() => reject(ApplicationFailure.nonRetryable(`${ref} cannot be judged at ${short(input.commit)}: ${lookup.problem}`, FailureType.InvalidConfig)));
+            break;
+          }
+          await ours.classify(revisionsOf(app.status, lookup.slot));
+          const verdict: Verdict = judge(app.status, ours.known, { slot: lookup.slot, operation: app.operation });
           lastSeen = verdict.seen;
           if (verdict.kind === 'healthy') finish(() => resolve(verdict.seen));
-          else if (verdict.kind === 'degraded') {
+          else if (verdict.kind === 'superseded') {
+            finish(() => reject(ApplicationFailure.nonRetryable(`${ref}: ${verdict.message}`, FailureType.Superseded, verdict.seen)));
+          } else if (verdict.kind === 'degraded') {
             finish(() =>
               reject(
                 ApplicationFailure.nonRetryable(
@@ -117,22 +134,43 @@ export async function waitForHealthy(deps: WaitDeps, input: WaitHealthyInput): P
   });
 }
 
-/** Remembers which revisions are our commit or descend from it; asks git at most once per revision. */
-function oursClassifier(input: WaitHealthyInput, isAncestor: IsAncestor | undefined) {
-  const answers = new Map<string, boolean>([[input.commit, true]]);
+/**
+ * Remembers what each revision is to us; asks git at most once per revision. A later commit is
+ * ours when it descends from our commit and — when the input names the images we wrote — its
+ * overlay still holds them.
+ */
+function oursClassifier(input: WaitHealthyInput, deps: WaitDeps) {
+  const answers = new Map<string, Ownership>([[input.commit, 'ours']]);
+  const wrote = input.images?.length ? input.images : undefined;
   return {
-    known: (revision: string) => answers.get(revision) === true,
+    known: (revision: string): Ownership => answers.get(revision) ?? 'other',
     async classify(revisions: string[]) {
       for (const revision of revisions) {
         if (answers.has(revision)) continue;
-        if (!isAncestor || !/^[0-9a-f]{7,64}$/i.test(revision)) {
-          answers.set(revision, false);
+        if (!deps.isAncestor || !/^[0-9a-f]{7,64}$/i.test(revision)) {
+          answers.set(revision, 'other');
           continue;
         }
         try {
-          answers.set(revision, await isAncestor(input.git, input.commit, revision));
-        } catch {
-          // Git could not say (yet): not ours for now, ask again with the next status.
+          if (!(await deps.isAncestor(input.git, input.commit, revision))) {
+            answers.set(revision, 'other');
+            continue;
+          }
+          if (!wrote) {
+            answers.set(revision, 'ours');
+            continue;
+          }
+          // Without a way to read it, a later commit cannot be shown to hold our images.
+          if (!deps.readOverlayAt) {
+            answers.set(revision, 'other');
+            continue;
+          }
+          const read = await deps.readOverlayAt(input.git, revision, input.overlay!);
+          answers.set(revision, ownershipAt(read, wrote, revision, input.commit));
+        } catch (err) {
+          // A question git can never answer (a bad overlay path) ends the wait; anything else:
+          // git could not say (yet), so not ours for now, and asked again with the next status.
+          if (err instanceof ApplicationFailure && err.nonRetryable) throw err;
         }
       }
     },

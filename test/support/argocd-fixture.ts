@@ -8,8 +8,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { applicationApi, type ArgoApplication } from '../../activities/argocd/index.js';
-import type { GitTarget } from '../../activities/types.js';
+import { applicationApi, watchApplication, type ArgoApplication, type ArgoSource } from '../../activities/argocd/index.js';
+import type { ArgoApplicationRef, GitTarget } from '../../activities/types.js';
 
 export const OVERLAY = 'apps/todo/overlays/staging';
 
@@ -41,6 +41,16 @@ export class GitopsRepo {
     return this.git(this.work, 'rev-parse', 'HEAD').trim();
   }
 
+  /** The branch head. */
+  head(): string {
+    return this.git(this.work, 'rev-parse', 'HEAD').trim();
+  }
+
+  /** The Application source for the overlay on main. */
+  get source(): ArgoSource {
+    return { repoURL: `file://${this.bare}`, path: OVERLAY, targetRevision: 'main' };
+  }
+
   /** A commit touching something else than the overlay (a later branch head descending from earlier ones). */
   pushUnrelated(message = 'docs'): string {
     writeFileSync(join(this.work, 'README.md'), `${message} ${Date.now()}\n`);
@@ -68,7 +78,14 @@ export class GitopsRepo {
   }
 }
 
-export async function createApplication(kubeConfig: KubeConfig, o: { name: string; namespace: string; repo: GitopsRepo; automated?: boolean }): Promise<ArgoApplication> {
+/**
+ * An Application of the repo's overlay. With `sources`, a multi-source one (`spec.sources`, no
+ * `spec.source`) with exactly those sources.
+ */
+export async function createApplication(
+  kubeConfig: KubeConfig,
+  o: { name: string; namespace: string; repo: GitopsRepo; automated?: boolean; sources?: ArgoSource[] },
+): Promise<ArgoApplication> {
   const api = kubeConfig.makeApiClient(CustomObjectsApi);
   const body: ArgoApplication = {
     apiVersion: 'argoproj.io/v1alpha1',
@@ -77,7 +94,7 @@ export async function createApplication(kubeConfig: KubeConfig, o: { name: strin
     spec: {
       project: 'default',
       destination: { server: 'https://kubernetes.default.svc', namespace: 'todo' },
-      source: { repoURL: `file://${o.repo.bare}`, path: OVERLAY, targetRevision: 'main' },
+      ...(o.sources ? { sources: o.sources } : { source: o.repo.source }),
       ...(o.automated === false ? {} : { syncPolicy: { automated: { prune: true, selfHeal: true } } }),
     },
   };
@@ -87,6 +104,63 @@ export async function createApplication(kubeConfig: KubeConfig, o: { name: strin
 export async function readApplication(kubeConfig: KubeConfig, namespace: string, name: string): Promise<ArgoApplication> {
   const api = kubeConfig.makeApiClient(CustomObjectsApi);
   return (await api.getNamespacedCustomObject({ ...applicationApi, namespace, name })) as ArgoApplication;
+}
+
+export interface SeenOperation {
+  revision?: string;
+  revisions?: string[];
+  phase?: string;
+  message?: string;
+}
+
+/**
+ * Every distinct operationState (operation revision, phase, message) the Application goes
+ * through, from a watch, so a test can tell what ran, in which order, and how it ended.
+ */
+export function recordOperations(kubeConfig: KubeConfig, app: ArgoApplicationRef): { seen: SeenOperation[]; stop(): void; until(match: (op: SeenOperation) => boolean, timeoutMs?: number): Promise<void> } {
+  const seen: SeenOperation[] = [];
+  const abort = new AbortController();
+  const waiters = new Set<() => void>();
+  void watchApplication({
+    kubeConfig,
+    app,
+    signal: abort.signal,
+    onObject(object) {
+      const state = object.status?.operationState;
+      if (!state) return;
+      const op: SeenOperation = {
+        revision: state.operation?.sync?.revision,
+        revisions: state.operation?.sync?.revisions,
+        phase: state.phase,
+        message: state.message,
+      };
+      const last = seen.at(-1);
+      if (last && JSON.stringify(last) === JSON.stringify(op)) return;
+      seen.push(op);
+      for (const wake of waiters) wake();
+    },
+    onFatal() {},
+  });
+  return {
+    seen,
+    stop: () => abort.abort(),
+    until(match, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!seen.some(match)) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no such operation state within ${timeoutMs} ms; seen: ${JSON.stringify(seen)}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+  };
 }
 
 /** The failure a promise rejected with (fails the test if it resolved). */
