@@ -16,6 +16,8 @@ export const FailureType = {
   InvalidConfig: 'InvalidConfig',
   /** The overlay folder or its kustomization.yaml does not exist. */
   OverlayNotFound: 'OverlayNotFound',
+  /** The overlay path or its kustomization file is a symlink that resolves outside the repository (or into .git); nothing was read or written. */
+  OverlayOutsideRepository: 'OverlayOutsideRepository',
   /** kustomization.yaml does not parse, has no entry for a configured image, or uses YAML Slipway does not edit (aliases, merge keys). */
   InvalidOverlay: 'InvalidOverlay',
   /** The edited overlay failed its check before commit: not the intended change, or `kustomize build` fails. Nothing was committed. */
@@ -43,16 +45,18 @@ export const FailureType = {
   CheckFailed: 'CheckFailed',
   /** The build ran and failed. */
   BuildFailed: 'BuildFailed',
+  /** The GitHub Actions run dispatched for the build is at another commit than the release (its ref moved on). */
+  BuildWrongCommit: 'BuildWrongCommit',
   /** A release tag exists and points at another commit. */
   TagConflict: 'TagConflict',
   /** A GitHub API call was refused (bad token, no permission, validation error). */
   GitHubRequestFailed: 'GitHubRequestFailed',
   /** A backup could not be taken, verified or restored. */
   BackupFailed: 'BackupFailed',
+  /** A backup restored correctly but its database was empty or had shrunk too much: recorded as flagged, never verified. */
+  BackupFlagged: 'BackupFlagged',
   /** The request asks for something the worker's policy does not have or allow; nothing was done. */
   RequestRefused: 'RequestRefused',
-  /** The GitHub Actions run dispatched for the build is at another commit than the release (its ref moved on). */
-  BuildWrongCommit: 'BuildWrongCommit',
   /** A later step of the same environment has already written the overlay: this (late) write must not land. Nothing was pushed. */
   StaleWrite: 'StaleWrite',
   /** A rollback found the overlay changed by someone else since the promotion wrote it, and wrote nothing: a person decides. */
@@ -367,11 +371,15 @@ export interface TakenBackup {
 
 export interface VerifyBackupInput extends BackupTarget {
   backupId: string;
+  /** The largest fraction (0–1) of the total row count that may disappear since the previous verified backup (default 0.5). */
+  maxShrink?: number;
 }
 
 export interface VerifiedBackup {
   tables: number;
   rows: number;
+  /** Set when the backup restored correctly but is not to be trusted (an empty or shrunken database): why. */
+  flagged?: string;
 }
 
 export interface RecordVerificationInput {
@@ -380,12 +388,32 @@ export interface RecordVerificationInput {
   backupId: string;
   verified: boolean;
   error?: string;
+  /** Why the backup is flagged: recorded as such, and never as verified whatever `verified` says. */
+  flagged?: string;
 }
 
 export interface PruneBackupsInput {
   app: string;
   environment: string;
   keep: number;
+  /** Verified backups younger than this many days stay even beyond `keep` (default 0: by count only). */
+  keepDays?: number;
+}
+
+export interface BackupFreshnessInput {
+  app: string;
+  environment: string;
+  /** The schedule's cron (UTC). */
+  schedule: string;
+}
+
+export interface BackupFreshness {
+  /** True when the last two scheduled runs produced no verified backup (or there is none at all). */
+  overdue: boolean;
+  /** For people, when overdue. */
+  message?: string;
+  /** The newest verified backup in the store, when there is one. */
+  newestVerified?: { id: string; takenAt: string };
 }
 
 export interface PrunedBackups {
@@ -402,6 +430,8 @@ export interface BackupActivities {
   recordBackupVerification(input: RecordVerificationInput): Promise<void>;
   /** Deletes what retention says to: keeps the newest `keep` verified backups, never the last verified one. */
   pruneBackups(input: PruneBackupsInput): Promise<PrunedBackups>;
+  /** Reads the store: whether the schedule went twice its period without a verified backup. */
+  checkBackupFreshness(input: BackupFreshnessInput): Promise<BackupFreshness>;
 }
 
 // ---------------------------------------------------------------- control (Temporal itself)

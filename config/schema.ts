@@ -7,6 +7,7 @@ import { parseDocument, LineCounter } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { parseCron, CronError } from '../core/cron.js';
+import { urlCredentialProblem } from '../core/redact-url.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -42,13 +43,19 @@ const cronExpression = z.string().superRefine((text, ctx) => {
   }
 });
 
+/** A URL written in the file: credentials in it (or, with queryTokens, in its query) are refused, never echoed. */
+const noCredentials = (options: { queryTokens?: boolean } = {}) => (url: string, ctx: z.RefinementCtx) => {
+  const problem = urlCredentialProblem(url, options);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+};
+
 const name = z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'expected a lowercase name (a-z, 0-9, -)');
 
 const checkSchema = z.union([
   z.strictObject({ soak: duration }),
   z.strictObject({
     http: z.strictObject({
-      url: z.url(),
+      url: z.url().superRefine(noCredentials({ queryTokens: true })),
       expectStatus: z.number().int().min(100).max(599).default(200),
       timeout: duration.prefault('10s'),
       attempts: z.number().int().min(1).max(100).default(3),
@@ -74,6 +81,14 @@ const environmentSchema = z.strictObject({
     namespace: name.default('argocd'),
     sync: z.boolean().default(false),
     timeout: duration.prefault('10m'),
+    /**
+     * A sync already running when Slipway asks for one: `wait` for it to end (default), or
+     * `terminate` it first. `rollback` applies to the sync of a rollback, which should not wait
+     * behind the sync of the build it undoes (default `terminate`).
+     */
+    runningSync: z
+      .strictObject({ promote: z.enum(['wait', 'terminate']).default('wait'), rollback: z.enum(['wait', 'terminate']).default('terminate') })
+      .prefault({}),
   }),
   checks: z.array(checkSchema).default([]),
   approval: z
@@ -103,7 +118,16 @@ const environmentSchema = z.strictObject({
     .default([]),
   /** An explicit rollback is an emergency: by default it goes through freeze windows and needs no approval. */
   rollback: z
-    .strictObject({ freeze: z.enum(['ignore', 'respect']).default('ignore'), approval: z.boolean().default(false) })
+    .strictObject({
+      freeze: z.enum(['ignore', 'respect']).default('ignore'),
+      approval: z.boolean().default(false),
+      /**
+       * After a rollback was refused because someone else changed the overlay (the environment
+       * needs a person): whether an explicit `slipway rollback` or `promote --force` may go past
+       * that (`allow`), or a person must `slipway resolve` first (`refuse`, also when absent).
+       */
+      afterConflict: z.enum(['allow', 'refuse']).optional(),
+    })
     .prefault({}),
   notify: z.union([notifyChannel, z.array(notifyChannel)]).default('log'),
   backup: z
@@ -111,6 +135,10 @@ const environmentSchema = z.strictObject({
       schedule: cronExpression,
       postgres: z.strictObject({ urlFromEnv: envVarName }),
       keep: z.number().int().min(1).default(7),
+      /** Verified backups younger than this many days are kept even beyond `keep`; one is deleted only when both say so. 0: by count only. */
+      keepDays: z.number().min(0).default(0),
+      /** A backup whose total row count fell by more than this fraction since the last verified one is flagged, not verified (1: only an empty database is). */
+      maxShrink: z.number().min(0).max(1).default(0.5),
       catchupWindow: duration.prefault('1h'),
     })
     .optional(),
@@ -221,7 +249,7 @@ const appSchema = z
 
 export const configSchema = z.strictObject({
   gitops: z.strictObject({
-    url: z.string().min(1),
+    url: z.string().min(1).superRefine(noCredentials()),
     branch: z.string().min(1).default('main'),
     tokenFromEnv: envVarName.optional(),
     author: z

@@ -25,6 +25,7 @@ import type { ApplicationHealth, CommitContext, NotificationKind } from '../acti
 import { describeImages, sameImages, type ImageSetting } from '../core/images.js';
 import { formatDuration } from '../core/duration.js';
 import { buildLabel, environmentWorkflowId, shortSha } from '../core/ids.js';
+import { redactUrl } from '../core/redact-url.js';
 import { SA_APP, SA_ENVIRONMENT, SA_STAGE, SA_VERSION } from '../core/search-attributes.js';
 import {
   gitStepOptions,
@@ -100,10 +101,25 @@ export async function promotion({ request, running, sequence, epoch }: Promotion
     sourceCommit: request.commit,
     kind,
   });
-  const waitHealthy = (commit: string, why: string): Promise<ApplicationHealth> =>
+  // Health counts for this step only while the overlay still holds what it wrote; a sync goes to the
+  // GitOps repository's source (multi-source Applications) and does not overwrite a running one.
+  const syncAware = patched('promotion-sync-aware-argocd');
+  const waitHealthy = (commit: string, why: string, images: ImageSetting[]): Promise<ApplicationHealth> =>
     waits.waitForHealthy.executeWithOptions(
       { ...waitStepOptions(request.engine, env.argocd.timeout), summary: `wait for ${env.argocd.application} Synced+Healthy at ${shortSha(commit)} (${why})` },
-      [{ app: argoApp, commit, git: request.git, timeoutMs: env.argocd.timeout }],
+      [{ app: argoApp, commit, git: request.git, timeoutMs: env.argocd.timeout, ...(syncAware ? { images, overlay: env.overlay } : {}) }],
+    );
+  const refresh = (revision: string, purpose: 'promote' | 'rollback') =>
+    steps.refreshApplication.executeWithOptions(
+      { ...(syncAware ? gitOptions : shortStepOptions(request.engine)), summary: `ask Argo CD to refresh ${env.argocd.application}` },
+      [
+        {
+          app: argoApp,
+          sync: env.argocd.sync,
+          revision,
+          ...(syncAware ? { git: request.git, runningOperation: env.argocd.runningSync?.[purpose] ?? (purpose === 'rollback' ? 'terminate' : 'wait') } : {}),
+        },
+      ],
     );
 
   // The build on the other side of a rollback, for its commit's trailers: the one an undo puts
@@ -143,11 +159,8 @@ export async function promotion({ request, running, sequence, epoch }: Promotion
       );
       rollbackCommit = restored.commit;
       if (!restored.changed) return;
-      await steps.refreshApplication.executeWithOptions(
-        { ...shortStepOptions(request.engine), summary: `ask Argo CD to refresh ${env.argocd.application}` },
-        [{ app: argoApp, sync: env.argocd.sync, revision: restored.commit }],
-      );
-      await waitHealthy(restored.commit, 'after rollback');
+      await refresh(restored.commit, 'rollback');
+      await waitHealthy(restored.commit, 'after rollback', before.images);
     });
 
     tell('deploying', `writing ${describeImages(request.images)} to ${env.overlay}`);
@@ -157,21 +170,20 @@ export async function promotion({ request, running, sequence, epoch }: Promotion
       [{ git: request.git, overlay: env.overlay, images: request.images, context: { ...commitContext(request.kind), ...replacing(), ...step('write') } }],
     );
     writeLanded = written.changed;
-    await steps.refreshApplication.executeWithOptions(
-      { ...shortStepOptions(request.engine), summary: `ask Argo CD to refresh ${env.argocd.application}` },
-      [{ app: argoApp, sync: env.argocd.sync, revision: written.commit }],
-    );
+    await refresh(written.commit, 'promote');
     tell('waiting-health', `Argo CD ${env.argocd.application} Synced+Healthy at ${shortSha(written.commit)}`);
-    await waitHealthy(written.commit, `${version} in ${env.name}`);
+    await waitHealthy(written.commit, `${version} in ${env.name}`, request.images);
 
     for (const check of env.checks) {
       if ('soak' in check) {
         tell('checking', `soak for ${formatDuration(check.soak)}`);
         await sleep(check.soak);
       } else {
-        tell('checking', `HTTP ${check.http.url} → ${check.http.expectStatus}`);
+        // What is shown in the UI and kept in history (progress, summary): credentials in the URL stay out of it.
+        const shownUrl = patched('promotion-check-summary-redacted') ? redactUrl(check.http.url) : check.http.url;
+        tell('checking', `HTTP ${shownUrl} → ${check.http.expectStatus}`);
         await waits.httpCheck.executeWithOptions(
-          { ...httpCheckOptions(check.http), summary: `check ${check.http.url} answers ${check.http.expectStatus}` },
+          { ...httpCheckOptions(check.http), summary: `check ${shownUrl} answers ${check.http.expectStatus}` },
           [{ url: check.http.url, expectStatus: check.http.expectStatus, timeoutMs: check.http.timeout, attempts: check.http.attempts, intervalMs: check.http.interval }],
         );
       }

@@ -1,20 +1,25 @@
 /**
- * The backup activities: take a dump, verify it by restoring it, record the verdict, prune.
- * Each is idempotent: a retried dump with the same id replaces its own earlier attempt, a retried
- * verification recreates its scratch database, recording and pruning converge.
+ * The backup activities: take a dump, verify it by restoring it, record the verdict, prune, and
+ * tell whether a schedule has fallen behind. Each is idempotent: a retried dump with the same id
+ * replaces its own earlier attempt, a retried verification recreates its scratch database,
+ * recording and pruning converge, the freshness check only reads.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chooseBackupsToDelete } from '../../core/backup-retention.js';
 import { backupFailure, databaseFromEnv, redact, withDatabase, type DatabaseTarget } from './connection.js';
 import { sha256File } from './checksum.js';
 import { countRows, createDatabase, dropDatabase, serverVersion, withClient } from './pg-client.js';
 import { dumpDatabase, pgDumpVersion, PgToolError, restoreDatabase } from './pg-tools.js';
-import { assertSafeRef, type BackupManifest, type BackupRef, type BackupStore } from './store.js';
+import { assertSafeRef, type BackupManifest, type BackupRef, type BackupStore, type StoredBackup } from './store.js';
+import { chooseBackupsToPrune } from './retention.js';
+import { DEFAULT_MAX_SHRINK, whyFlagged } from './flags.js';
+import { scheduleFreshness } from './freshness.js';
 import type {
   BackupActivities,
+  BackupFreshness,
+  BackupFreshnessInput,
   PruneBackupsInput,
   PrunedBackups,
   RecordVerificationInput,
@@ -160,9 +165,14 @@ export function createBackupActivities(options: BackupActivityOptions): BackupAc
         if (problems.length > 0) {
           throw backupFailure(`${name} does not match its source: ${problems.join('; ')}`, true);
         }
+        // It restores and matches its source; whether the source itself looks like a disaster is
+        // judged against the backup before it that was verified.
+        const previous = newestVerified(await store.list(ref.app, ref.environment), manifest);
+        const flagged = whyFlagged({ tables: manifest.tables, previous, maxShrink: input.maxShrink ?? DEFAULT_MAX_SHRINK });
         return {
           tables: Object.keys(restored).length,
           rows: Object.values(restored).reduce((a, b) => a + b, 0),
+          ...(flagged ? { flagged } : {}),
         };
       } finally {
         await withClient(source, 'dropping the scratch database', (client) => dropDatabase(client, scratch.database)).catch(
@@ -180,30 +190,51 @@ export function createBackupActivities(options: BackupActivityOptions): BackupAc
       if (input.verified) throw backupFailure(`backup ${ref.app}/${ref.environment}/${ref.id} has no manifest to mark verified`, true);
       return; // nothing to record a failure on: without a manifest it never counts anyway
     }
+    // A flagged backup is never recorded as verified, whatever the caller says.
+    const verified = input.verified && !input.flagged;
     await store.writeManifest({
       ...manifest,
-      verified: input.verified,
+      verified,
       verifiedAt: new Date().toISOString(),
-      verificationError: input.verified ? undefined : (input.error ?? 'verification failed'),
+      verificationError: verified ? undefined : input.flagged ? `flagged: ${input.flagged}` : (input.error ?? 'verification failed'),
+      flagged: input.flagged,
     });
   }
 
   async function pruneBackups(input: PruneBackupsInput): Promise<PrunedBackups> {
     const backups = await store.list(input.app, input.environment);
-    const choice = chooseBackupsToDelete(
-      backups.map((b) => ({
-        id: b.id,
-        takenAt: b.manifest ? Date.parse(b.manifest.takenAt) || b.storedAt : b.storedAt,
-        verified: b.manifest?.verified === true,
-      })),
-      input.keep,
+    const choice = chooseBackupsToPrune(
+      backups.map((b) => ({ id: b.id, takenAt: takenAtOf(b), verified: isVerified(b) })),
+      { keep: input.keep, keepDays: input.keepDays },
       Date.now(),
     );
     for (const id of choice.delete) await store.delete({ app: input.app, environment: input.environment, id });
     return { kept: choice.keep, deleted: choice.delete };
   }
 
-  return { takeBackup, verifyBackup, recordBackupVerification, pruneBackups };
+  async function checkBackupFreshness(input: BackupFreshnessInput): Promise<BackupFreshness> {
+    const newest = newestVerified(await store.list(input.app, input.environment));
+    const freshness = scheduleFreshness({
+      where: `${input.app}/${input.environment}`,
+      schedule: input.schedule,
+      newestVerified: newest && { id: newest.id, takenAt: Date.parse(newest.takenAt) },
+      now: Date.now(),
+    });
+    return { ...freshness, ...(newest ? { newestVerified: { id: newest.id, takenAt: newest.takenAt } } : {}) };
+  }
+
+  return { takeBackup, verifyBackup, recordBackupVerification, pruneBackups, checkBackupFreshness };
+}
+
+const takenAtOf = (b: StoredBackup) => (b.manifest ? Date.parse(b.manifest.takenAt) || b.storedAt : b.storedAt);
+const isVerified = (b: StoredBackup) => b.manifest?.verified === true && !b.manifest.flagged;
+
+/** The newest verified backup in a listing, taken before `before` when given (and never `before` itself). */
+function newestVerified(backups: StoredBackup[], before?: BackupManifest): BackupManifest | undefined {
+  const limit = before ? Date.parse(before.takenAt) : Infinity;
+  return backups
+    .filter((b) => isVerified(b) && b.id !== before?.id && takenAtOf(b) <= limit)
+    .sort((a, b) => takenAtOf(b) - takenAtOf(a) || (a.id < b.id ? 1 : -1))[0]?.manifest;
 }
 
 /** Every table of the source must be in the restore with the same row count, and nothing extra. */

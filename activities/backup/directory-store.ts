@@ -110,7 +110,9 @@ export class DirectoryBackupStore implements BackupStore {
       const stats = await stat(this.dumpPath(ref)).catch(() => stat(this.manifestPath(ref)));
       backups.push({ id, manifest, storedAt: stats.mtimeMs });
     }
-    return backups.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    // Ids sort by time only to the second: within one, the manifest's snapshot time decides.
+    const takenAt = (b: StoredBackup) => (b.manifest ? Date.parse(b.manifest.takenAt) || b.storedAt : b.storedAt);
+    return backups.sort((a, b) => takenAt(b) - takenAt(a) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   }
 
   async delete(ref: BackupRef): Promise<void> {

@@ -1,10 +1,14 @@
 /**
  * Talking to PostgreSQL with the `pg` package: connecting (with errors turned into messages a
  * person can act on, and retryable only when a retry could help), counting rows, creating and
- * dropping databases.
+ * dropping databases. Every query has a deadline; inside an activity the session heartbeats (a
+ * count(*) of a big table takes minutes) and a cancelled activity closes the connection, which
+ * ends whatever query it was waiting on.
  */
 import pg from 'pg';
+import { currentActivity } from '../activity-context.js';
 import { backupFailure, redact, type DatabaseTarget } from './connection.js';
+import { remainingAttemptMs } from './deadline.js';
 
 /** SQLSTATEs a retry cannot fix: bad password, no such database, no permission. */
 const PERMANENT_CODES = new Set(['28P01', '28000', '3D000', '42501', '3F000']);
@@ -20,26 +24,58 @@ export function describePgError(err: unknown, target: DatabaseTarget, doing: str
   return backupFailure(`database ${where} refused ${doing}: ${message}`, PERMANENT_CODES.has(e?.code ?? ''));
 }
 
-export async function withClient<T>(target: DatabaseTarget, doing: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: target.url, connectionTimeoutMillis: 10_000, application_name: 'slipway-backup' });
+export async function withClient<T>(
+  target: DatabaseTarget,
+  doing: string,
+  use: (client: pg.Client) => Promise<T>,
+  options: { timeoutMs?: number } = {},
+): Promise<T> {
+  const activity = currentActivity();
+  const client = new pg.Client({
+    connectionString: target.url,
+    connectionTimeoutMillis: 10_000,
+    // Client-side: a server that accepts the connection and never answers costs one deadline.
+    query_timeout: options.timeoutMs ?? remainingAttemptMs(),
+    application_name: 'slipway-backup',
+  });
   // An idle client's socket error must not crash the worker.
   client.on('error', () => undefined);
+  const onCancel = () => void client.end().catch(() => undefined);
+  activity?.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+  const beat = activity ? setInterval(() => activity.heartbeat({ database: target.label, doing }), 5_000) : undefined;
   try {
-    await client.connect();
-  } catch (err) {
-    throw describePgError(err, target, doing);
-  }
-  try {
-    return await use(client);
-  } catch (err) {
-    // Only the database's own errors are rephrased; ours already say what went wrong.
-    if (err instanceof pg.DatabaseError || typeof (err as { code?: unknown }).code === 'string') {
+    try {
+      await client.connect();
+    } catch (err) {
       throw describePgError(err, target, doing);
     }
-    throw err;
+    try {
+      return await use(client);
+    } catch (err) {
+      // Only the database's own errors are rephrased; ours already say what went wrong.
+      if (err instanceof pg.DatabaseError || typeof (err as { code?: unknown }).code === 'string') {
+        throw describePgError(err, target, doing);
+      }
+      throw err;
+    }
   } finally {
+    clearInterval(beat);
+    activity?.cancellationSignal.removeEventListener('abort', onCancel);
     await client.end().catch(() => undefined);
   }
+}
+
+/**
+ * What makes a database this one and no other, whatever host name reached it: the server's start
+ * time (to the microsecond) and the database's OID. Two URLs that differ only in how they name
+ * the host (localhost, 127.0.0.1, a DNS alias) give the same identity. Any user may read both.
+ */
+export async function databaseIdentity(client: pg.Client): Promise<string> {
+  const { rows } = await client.query<{ identity: string }>(
+    `SELECT pg_postmaster_start_time()::text || '/' || d.oid::text AS identity
+       FROM pg_database d WHERE d.datname = current_database()`,
+  );
+  return rows[0]!.identity;
 }
 
 /** Every ordinary and partitioned table outside the system schemas, as `schema.table`. */

@@ -1,12 +1,14 @@
 /**
- * Running pg_dump and pg_restore. The connection reaches them through PG* environment variables;
- * their stderr is redacted before it goes into an error. While they run, the activity heartbeats
- * so a dead worker is noticed, and a cancelled activity kills the program.
+ * Running pg_dump and pg_restore through the shared bounded runner: no shell, the connection in
+ * PG* environment variables (never argv), stderr redacted before it goes into an error. Each run
+ * has a deadline (what is left of the activity attempt, see deadline.ts); the runner heartbeats
+ * while it runs and kills the program with its process group at the deadline or when the activity
+ * is cancelled.
  */
-import { spawn } from 'node:child_process';
-import { currentActivity } from '../activity-context.js';
+import { describeEnd, ProgramNotStartedError, runProgram } from '../bounded-process.js';
 import { postgresBinary } from './postgres-programs.js';
 import { libpqEnv, redact, type DatabaseTarget } from './connection.js';
+import { remainingAttemptMs } from './deadline.js';
 
 export class PgToolError extends Error {
   constructor(
@@ -19,36 +21,38 @@ export class PgToolError extends Error {
   }
 }
 
+export interface PgToolOptions {
+  /** The deadline of this run; by default what is left of the activity attempt. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
 /** Runs a PostgreSQL client program against the target; resolves with its stdout. */
-export function runPgTool(
+export async function runPgTool(
   program: 'pg_dump' | 'pg_restore',
   args: string[],
   target: DatabaseTarget,
+  options: PgToolOptions = {},
 ): Promise<string> {
-  const context = currentActivity(); // none when the CLI restores
-  const binary = postgresBinary(program);
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, {
+  const timeoutMs = options.timeoutMs ?? remainingAttemptMs();
+  let result;
+  try {
+    result = await runProgram({
+      file: postgresBinary(program),
+      args,
       env: { PATH: process.env.PATH, LANG: 'C', ...libpqEnv(target) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      signal: context?.cancellationSignal,
+      timeoutMs,
+      signal: options.signal,
+      heartbeatDetails: { [program]: target.label },
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-8000)));
-    const beat = context ? setInterval(() => context.heartbeat(), 5_000) : undefined;
-    child.on('error', (err) => {
-      clearInterval(beat);
-      reject(new PgToolError(`${program} could not run: ${redact(err.message, target)}`, null, ''));
-    });
-    child.on('close', (code) => {
-      clearInterval(beat);
-      const cleanErr = redact(stderr.trim(), target);
-      if (code === 0) resolve(stdout);
-      else reject(new PgToolError(`${program} failed (exit ${code}): ${lastLines(cleanErr, 6) || 'no output'}`, code, cleanErr));
-    });
-  });
+  } catch (err) {
+    const why = err instanceof ProgramNotStartedError ? err.message : String(err);
+    throw new PgToolError(`${program} could not run: ${redact(why, target)}`, null, '');
+  }
+  const cleanErr = redact(result.stderr.trim(), target);
+  if (result.end.kind === 'exited' && result.end.code === 0) return result.stdout;
+  const exitCode = result.end.kind === 'exited' ? result.end.code : null;
+  throw new PgToolError(`${program} failed (${describeEnd(result.end, timeoutMs)}): ${lastLines(cleanErr, 6) || 'no output'}`, exitCode, cleanErr);
 }
 
 function lastLines(text: string, n: number): string {
@@ -56,30 +60,49 @@ function lastLines(text: string, n: number): string {
 }
 
 export async function pgDumpVersion(): Promise<string> {
-  return new Promise((resolve) => {
-    const child = spawn(postgresBinary('pg_dump'), ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.on('close', () => resolve(out.trim()));
-    child.on('error', () => resolve('unknown'));
-  });
-}
-
-/** `pg_dump --format=custom` of the target into a local file, inside an exported snapshot when given. */
-export async function dumpDatabase(target: DatabaseTarget, toFile: string, snapshot?: string): Promise<void> {
-  const args = ['--format=custom', '--no-password', `--file=${toFile}`];
-  if (snapshot) args.push(`--snapshot=${snapshot}`);
-  await runPgTool('pg_dump', args, target);
+  try {
+    const result = await runProgram({ file: postgresBinary('pg_dump'), args: ['--version'], timeoutMs: 10_000 });
+    return result.end.kind === 'exited' && result.end.code === 0 ? result.stdout.trim() : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 /**
- * `pg_restore` of a custom-format dump into the target database. `clean` drops the dump's objects
- * first (for a forced restore over existing data). Any restore error fails: a backup that restores
- * with errors is not one to trust.
+ * `pg_dump --format=custom` of the target into a local file, inside an exported snapshot when
+ * given (the caller keeps the exporting transaction open until this returns).
  */
-export async function restoreDatabase(target: DatabaseTarget, fromFile: string, options: { clean?: boolean } = {}): Promise<void> {
-  const args = ['--no-owner', '--no-privileges', '--no-password', '--exit-on-error', `--dbname=${target.database}`];
+export async function dumpDatabase(target: DatabaseTarget, toFile: string, snapshot?: string, options: PgToolOptions = {}): Promise<void> {
+  const args = ['--format=custom', '--no-password', `--file=${toFile}`];
+  if (snapshot) args.push(`--snapshot=${snapshot}`);
+  await runPgTool('pg_dump', args, target, options);
+}
+
+/**
+ * `pg_restore` of a custom-format dump into the target database, always as one transaction
+ * (`--single-transaction`: pg_restore wraps everything in BEGIN/COMMIT, so either every command
+ * succeeds or nothing is applied; it implies `--exit-on-error`, which is also passed to say so).
+ *
+ * `clean` restores over existing objects: the backup's objects are dropped (`--clean --if-exists`)
+ * and recreated inside that same transaction. Of the two safe ways to replace a live database —
+ * restore into a new database and swap names, or drop and restore in one transaction — this is the
+ * second, because the database keeps what a swap would lose or need more rights for: its OID, owner,
+ * grants and per-database settings, no need to end every connection to rename it, and no moment
+ * when its name points at nothing. A failure anywhere (an object the backup does not know depends on
+ * one it drops, a bad row, a lost connection, the deadline) rolls the drops back with the rest:
+ * never a half-cleaned database. The cost is that the restore holds its locks until it commits
+ * (other sessions wait, and a database with very many tables may need a larger
+ * max_locks_per_transaction), and that it cannot run in parallel (`--jobs`).
+ *
+ * Verification restores the same way, so a backup that verifies is one that restores like this.
+ */
+export async function restoreDatabase(
+  target: DatabaseTarget,
+  fromFile: string,
+  options: { clean?: boolean } & PgToolOptions = {},
+): Promise<void> {
+  const args = ['--no-owner', '--no-privileges', '--no-password', '--single-transaction', '--exit-on-error', `--dbname=${target.database}`];
   if (options.clean) args.push('--clean', '--if-exists');
   args.push(fromFile);
-  await runPgTool('pg_restore', args, target);
+  await runPgTool('pg_restore', args, target, options);
 }

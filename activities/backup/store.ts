@@ -34,6 +34,8 @@ export interface BackupManifest {
   verifiedAt?: string;
   /** Why verification failed, when it did. */
   verificationError?: string;
+  /** Why the backup is flagged (an empty or shrunken database); a flagged backup is never verified. */
+  flagged?: string;
 }
 
 export interface StoredBackup {

@@ -1,80 +1,57 @@
 /**
  * A build by shell command: `sh -c <command>` in a fresh temporary directory, with SLIPWAY_COMMIT
- * and SLIPWAY_APP set, a timeout, and heartbeats while it runs. The command runs in its own
- * process group so a timeout or a cancelled activity stops everything it started.
+ * and SLIPWAY_APP set, a timeout, and heartbeats while it runs, through the shared bounded runner
+ * (its own process group, so a timeout or a cancelled activity stops everything it started). A
+ * failure carries the last lines of the output, with every secret taken out (redact-output.ts).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { currentActivity } from '../activity-context.js';
 import { ApplicationFailure } from '@temporalio/common';
+import { runProgram } from '../bounded-process.js';
 import { FailureType, type BuildResult, type CommandBuildInput } from '../types.js';
 import { OutputTail } from './output-tail.js';
+import { createOutputRedactor } from './redact-output.js';
 
 export interface CommandBuildOptions {
   /** How often to heartbeat while the command runs (default 5 s). */
   heartbeatIntervalMs?: number;
   /** How many output lines a failure carries (default 20). */
   failureLines?: number;
+  /** The environment the command runs with, and whose secrets are kept out of its output; default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function runBuildCommand(input: CommandBuildInput, options: CommandBuildOptions = {}): Promise<BuildResult> {
-  const ctx = currentActivity();
+  const env = options.env ?? process.env;
   const workdir = await mkdtemp(join(tmpdir(), `slipway-build-${input.app}-`));
   const tail = new OutputTail();
-  const started = Date.now();
   try {
-    const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; timedOut: boolean }>((resolve, reject) => {
-      const child = spawn('sh', ['-c', input.command], {
-        cwd: workdir,
-        env: { ...process.env, SLIPWAY_COMMIT: input.commit, SLIPWAY_APP: input.app },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
-      });
-      let timedOut = false;
-      const killGroup = () => {
-        try {
-          if (child.pid) process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      };
-      const timer = setTimeout(() => {
-        timedOut = true;
-        killGroup();
-      }, input.timeoutMs);
-      const beat = setInterval(() => ctx?.heartbeat({ runningForMs: Date.now() - started }), options.heartbeatIntervalMs ?? 5_000);
-      const onCancel = () => killGroup();
-      ctx?.cancellationSignal.addEventListener('abort', onCancel);
-      child.stdout.on('data', (c: Buffer) => tail.push(c));
-      child.stderr.on('data', (c: Buffer) => tail.push(c));
-      child.once('error', (err) => {
-        clearTimeout(timer);
-        clearInterval(beat);
-        reject(err);
-      });
-      child.once('close', (code, signal) => {
-        clearTimeout(timer);
-        clearInterval(beat);
-        ctx?.cancellationSignal.removeEventListener('abort', onCancel);
-        resolve({ code, signal, timedOut });
-      });
+    const result = await runProgram({
+      file: 'sh',
+      // stdout joins stderr, whose tail is all the runner keeps: a build may print without bound,
+      // and only the tail below is read. On the command's own first line, so its line numbers hold.
+      args: ['-c', `exec 1>&2; ${input.command}`],
+      cwd: workdir,
+      env: { ...env, SLIPWAY_COMMIT: input.commit, SLIPWAY_APP: input.app },
+      timeoutMs: input.timeoutMs,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 5_000,
+      onOutput: (chunk) => tail.push(chunk),
     });
-    if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new Error('cancelled');
+    if (result.end.kind === 'cancelled') throw result.end.reason ?? new Error('cancelled');
+    if (result.end.kind === 'exited' && result.end.code === 0) return { url: `command: ${input.command}`, conclusion: 'success' };
     const lines = options.failureLines ?? 20;
-    const output = () => {
-      const text = tail.lastLines(lines);
-      return text ? `\n--- last ${lines} lines of output ---\n${text}` : ' (no output)';
-    };
-    if (result.timedOut) {
-      throw buildFailed(`build command for ${input.app} did not finish within ${Math.round(input.timeoutMs / 1000)}s${output()}`);
-    }
-    if (result.code !== 0) {
-      const how = result.code === null ? `was killed by ${result.signal}` : `exited with ${result.code}`;
-      throw buildFailed(`build command for ${input.app} ${how}${output()}`);
-    }
-    return { url: `command: ${input.command}`, conclusion: 'success' };
+    const text = tail.lastLines(lines, createOutputRedactor(env));
+    const output = text ? `\n--- last ${lines} lines of output ---\n${text}` : ' (no output)';
+    const how =
+      result.end.kind === 'timed-out'
+        ? `did not finish within ${Math.round(input.timeoutMs / 1000)}s`
+        : result.end.kind === 'exited'
+          ? `exited with ${result.end.code}`
+          : result.end.kind === 'signalled'
+            ? `was killed by ${result.end.signal}`
+            : 'printed more output than is kept and was killed';
+    throw buildFailed(`build command for ${input.app} ${how}${output}`);
   } finally {
     await rm(workdir, { recursive: true, force: true });
   }

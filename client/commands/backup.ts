@@ -3,11 +3,13 @@
  * slipway.yaml, and the backups themselves.
  *
  * No connection string is ever typed: `--into` takes a database name on the environment's own
- * server, or the name of an env var that holds a URL.
+ * server, or the name of an env var that holds a URL. Restoring over the environment's own
+ * database takes `--force --confirm <its name>`; every restore runs as one transaction.
  */
 import type { Command } from 'commander';
 import type { SlipwayConfig } from '../../config/schema.js';
 import { defaultBackupStore, parseDatabaseUrl, withDatabase, type BackupStore } from '../../activities/backup/index.js';
+import { databaseIdentity, withClient } from '../../activities/backup/pg-client.js';
 import { listBackups, restoreBackup, runBackupNow } from '../backups.js';
 import type { CliContext } from '../context.js';
 import { desiredBackupSchedules, listSchedules, pauseSchedule, syncSchedules, triggerSchedule, unpauseSchedule } from '../schedules.js';
@@ -47,6 +49,58 @@ export function resolveRestoreTarget(
   if (!sourceUrl) throw new Error(`${sourceUrlFromEnv} is not set: it names the server to restore ${into} on`);
   const target = withDatabase(parseDatabaseUrl(sourceUrl, sourceUrlFromEnv), into);
   return { url: target.url, description: target.label };
+}
+
+/** Whether two URLs name the same database as written: host (case aside), port and database name. */
+export function sameDatabaseAsWritten(a: string, b: string): boolean {
+  const x = parseDatabaseUrl(a, 'a');
+  const y = parseDatabaseUrl(b, 'b');
+  return x.host.toLowerCase() === y.host.toLowerCase() && x.port === y.port && x.database === y.database;
+}
+
+/** Whether two URLs reach the same database, asked of the server; undefined when either cannot be reached. */
+async function sameDatabaseOnServer(a: string, b: string): Promise<boolean | undefined> {
+  const identity = (url: string) =>
+    withClient(parseDatabaseUrl(url, 'the restore target'), 'checking which database the target is', databaseIdentity, { timeoutMs: 15_000 });
+  try {
+    const [x, y] = await Promise.all([identity(a), identity(b)]);
+    return x === y;
+  } catch {
+    return undefined; // a target that does not exist yet is not the environment's own
+  }
+}
+
+export interface RestoreConfirmation {
+  app: string;
+  environment: string;
+  targetUrl: string;
+  /** The URL of the environment's own database, when this shell has it. */
+  ownUrl?: string;
+  ownFromEnv: string;
+  force: boolean;
+  confirm?: string;
+}
+
+/**
+ * A restore over the environment's own database replaces the very data the backup protects, so
+ * `--force` (which any restore over tables needs) is not enough: `--confirm` must name the
+ * database. "Own" is decided first as written (the same name on the same server, or the env var
+ * itself) and then by asking the server, so another host name for the same database is caught
+ * too. Refuses before anything is written; the only contact with a database is a read.
+ */
+export async function checkRestoreConfirmation(c: RestoreConfirmation): Promise<void> {
+  const database = parseDatabaseUrl(c.targetUrl, 'the restore target').database;
+  const own = c.ownUrl !== undefined && (sameDatabaseAsWritten(c.targetUrl, c.ownUrl) || (await sameDatabaseOnServer(c.targetUrl, c.ownUrl)) === true);
+  if (own && (!c.force || c.confirm !== database)) {
+    throw new Error(
+      `--into names ${c.app}/${c.environment}'s own database (${database}, the one ${c.ownFromEnv} names): ` +
+        `a restore replaces its data with the backup's. To do that, pass --force --confirm ${database}` +
+        (c.confirm !== undefined && c.confirm !== database ? ` (--confirm ${c.confirm} does not name it)` : ''),
+    );
+  }
+  if (c.confirm !== undefined && c.confirm !== database) {
+    throw new Error(`--confirm ${c.confirm} does not name the target database ${database}`);
+  }
 }
 
 function backupSettings(config: SlipwayConfig, app: string, environment: string) {
@@ -155,10 +209,20 @@ export function registerBackupCommands(program: Command, context: () => BackupCl
     .description('restore a verified backup into a database you name')
     .option('--id <backup>', 'the backup to restore (default: the newest verified one)')
     .option('--into <database-or-ENV_VAR>', 'a database name on the environment\'s server (created if missing), or an env var holding a URL')
-    .option('--force', 'restore into a database that already has tables (the backup\'s objects are dropped and recreated)')
-    .action(async (app: string, env: string, opts: { id?: string; into?: string; force?: boolean }) => {
+    .option('--force', 'restore into a database that already has tables (the backup\'s objects are dropped and recreated, in one transaction)')
+    .option('--confirm <database>', 'the name of the environment\'s own database, to restore over it (with --force)')
+    .action(async (app: string, env: string, opts: { id?: string; into?: string; force?: boolean; confirm?: string }) => {
       const settings = backupSettings(await context().loadConfig(), app, env);
       const target = resolveRestoreTarget(opts.into, settings.input.databaseUrlFromEnv, vars);
+      await checkRestoreConfirmation({
+        app,
+        environment: env,
+        targetUrl: target.url,
+        ownUrl: vars[settings.input.databaseUrlFromEnv],
+        ownFromEnv: settings.input.databaseUrlFromEnv,
+        force: Boolean(opts.force),
+        confirm: opts.confirm,
+      });
       const result = await restoreBackup({
         store: store(),
         app,

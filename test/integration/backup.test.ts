@@ -18,7 +18,7 @@ import { freePort } from '../../infra/ports.js';
 import { SA_APP, SA_ENVIRONMENT } from '../../core/search-attributes.js';
 import { createBackupActivities, DirectoryBackupStore } from '../../activities/backup/index.js';
 import type { NotifyInput, TakeBackupInput } from '../../activities/types.js';
-import { describeBackupSchedule, listSchedules, syncSchedules, triggerSchedule } from '../../client/schedules.js';
+import { describeBackupSchedule, desiredBackupSchedules, listSchedules, syncSchedules, triggerSchedule } from '../../client/schedules.js';
 import { listBackups, restoreBackup, runBackupNow } from '../../client/backups.js';
 import type { BackupResult } from '../../workflows/backup.js';
 import { TestPolicy } from '../support/policy.js';
@@ -29,6 +29,8 @@ const APP = `bk-${suffix}`;
 const PASSWORD = `pw-${randomBytes(6).toString('hex')}`;
 const SOURCE_ENV = `SLIPWAY_TEST_SRC_DB_${suffix.toUpperCase()}`;
 const DOWN_ENV = `SLIPWAY_TEST_DOWN_DB_${suffix.toUpperCase()}`;
+const QA_ENV = `SLIPWAY_TEST_QA_DB_${suffix.toUpperCase()}`;
+const DAY = 24 * 60 * 60_000;
 
 /** slipway.yaml for `app`, as a plain object (JSON is YAML: it is also the worker's policy file). */
 function rawConfigFor(app: string, environments: Array<{ name: string; backup?: object }>): object {
@@ -58,6 +60,8 @@ async function seed(url: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   await client.query(`
+    DROP SCHEMA IF EXISTS audit CASCADE;
+    DROP TABLE IF EXISTS todos, users CASCADE;
     CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL, email text UNIQUE);
     CREATE TABLE todos (id serial PRIMARY KEY, user_id int REFERENCES users(id), title text, done boolean, due timestamptz, meta jsonb);
     CREATE SCHEMA audit;
@@ -96,6 +100,7 @@ async function withDb<T>(url: string, use: (c: pg.Client) => Promise<T>): Promis
 describe('scheduled backups on Temporal Schedules', () => {
   let postgres: RunningPostgres;
   let sourceUrl: string;
+  let qaUrl: string;
   let client: Client;
   let worker: RunningWorker;
   let storeDir: string;
@@ -107,6 +112,9 @@ describe('scheduled backups on Temporal Schedules', () => {
   const environments = [
     { name: 'production', backup: { schedule: '0 3 * * *', postgres: { urlFromEnv: SOURCE_ENV }, keep: 1, catchupWindow: '10m' } },
     { name: 'staging', backup: { schedule: '30 2 * * *', postgres: { urlFromEnv: DOWN_ENV }, keep: 3 } },
+    { name: 'qa', backup: { schedule: '0 4 * * *', postgres: { urlFromEnv: QA_ENV }, keep: 1 } },
+    // The same database as qa; its policy keeps every verified backup of the last day, whatever `keep` says.
+    { name: 'twins', backup: { schedule: '0 5 * * *', postgres: { urlFromEnv: QA_ENV }, keep: 1, keepDays: 1 } },
   ];
   const config = configFor(APP, environments);
   // The worker's policy is the same slipway.yaml: its guard lets the backup activities use these database variables.
@@ -120,6 +128,10 @@ describe('scheduled backups on Temporal Schedules', () => {
     // Nothing listens on this port: the database of "staging" is down.
     process.env[DOWN_ENV] = `postgresql://postgres:${PASSWORD}@127.0.0.1:${await freePort()}/gone`;
     process.env[SOURCE_ENV] = sourceUrl;
+    await withDb(postgres.url, (c) => c.query('CREATE DATABASE todo_qa'));
+    qaUrl = postgres.url.replace(/\/postgres$/, '/todo_qa');
+    await seed(qaUrl);
+    process.env[QA_ENV] = qaUrl;
 
     storeDir = await mkdtemp(join(tmpdir(), 'slipway-backups-'));
     store = new DirectoryBackupStore(storeDir);
@@ -158,6 +170,7 @@ describe('scheduled backups on Temporal Schedules', () => {
     if (storeDir) await rm(storeDir, { recursive: true, force: true });
     delete process.env[SOURCE_ENV];
     delete process.env[DOWN_ENV];
+    delete process.env[QA_ENV];
   });
 
   /** The history as text with every payload decoded, so a secret cannot hide in base64. */
@@ -179,7 +192,7 @@ describe('scheduled backups on Temporal Schedules', () => {
 
   it('syncs schedules from config, and a triggered run backs up, verifies, and restores row for row', async () => {
     const report = await syncSchedules(client, config, worker.taskQueue);
-    expect(report.created.sort()).toEqual([`backup/${APP}/production`, `backup/${APP}/staging`]);
+    expect(report.created.sort()).toEqual([`backup/${APP}/production`, `backup/${APP}/qa`, `backup/${APP}/staging`, `backup/${APP}/twins`]);
 
     const info = await describeBackupSchedule(client, APP, 'production');
     expect(info.paused).toBe(false);
@@ -298,6 +311,149 @@ describe('scheduled backups on Temporal Schedules', () => {
     const files = await readdir(join(storeDir, APP, 'production'));
     expect(files.filter((f) => f.startsWith(result.backupId)).sort()).toEqual([`${result.backupId}.dump`, `${result.backupId}.manifest.json`]);
     expect(files.some((f) => f.includes('.partial-'))).toBe(false);
+  });
+
+  it('a forced restore that fails partway leaves the target database exactly as it was', async () => {
+    const targetUrl = postgres.url.replace(/\/postgres$/, '/todo_partial');
+    await (await triggerAndWait('production')).result;
+    await restoreBackup({ store, app: APP, environment: 'production', intoUrl: targetUrl });
+    // Live changes since the backup, and an object the backup does not know that depends on one of
+    // its tables: dropping that table fails, after the restore has already dropped others.
+    await withDb(targetUrl, (c) =>
+      c.query(`
+        DELETE FROM todos WHERE id > 100;
+        UPDATE users SET name = 'changed after the backup' WHERE id = 1;
+        CREATE VIEW audit.recent_events AS SELECT what FROM audit."Event Log";
+      `),
+    );
+    const before = await dumpRows(targetUrl);
+    const constraints = (url: string) =>
+      withDb(url, async (c) => (await c.query(`SELECT conname FROM pg_constraint WHERE connamespace::regnamespace::text IN ('public', 'audit') ORDER BY 1`)).rows);
+    const constraintsBefore = await constraints(targetUrl);
+    expect(constraintsBefore.length).toBeGreaterThan(2);
+
+    await expect(restoreBackup({ store, app: APP, environment: 'production', intoUrl: targetUrl, force: true })).rejects.toThrow(
+      /restoring backup .* into .*todo_partial failed: .*depend/,
+    );
+    expect(await dumpRows(targetUrl)).toEqual(before);
+    expect(await constraints(targetUrl)).toEqual(constraintsBefore);
+    expect((await withDb(targetUrl, (c) => c.query('SELECT count(*)::int AS n FROM audit.recent_events'))).rows[0].n).toBe(3);
+  });
+
+  /** The newest backup of an environment in the store, and its manifest. */
+  async function newestBackup(environment: string) {
+    const [newest] = await store.list(APP, environment);
+    expect(newest?.manifest).toBeDefined();
+    return newest!.manifest!;
+  }
+
+  it('a backup of an emptied database is flagged, never verified, and the last verified backup survives retention', async () => {
+    const good = await (await triggerAndWait('qa')).result;
+    expect(good).toMatchObject({ tables: 3, rows: 428 });
+
+    await withDb(qaUrl, (c) => c.query('TRUNCATE users, todos, audit."Event Log"'));
+    const emptied = await triggerAndWait('qa');
+    const failure = await emptied.result.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect(String((failure as WorkflowFailedError).cause?.message)).toMatch(/backup \S+ of .*\/qa is flagged, not verified: the database is empty/);
+
+    const flagged = await newestBackup('qa');
+    expect(flagged.id).not.toBe(good.backupId);
+    expect(flagged).toMatchObject({ verified: false, flagged: expect.stringMatching(/empty/) });
+    // keep: 1, and the flagged backup never counts: the backup from before the wipe is still there and verified.
+    const listed = await listBackups(store, APP, 'qa');
+    expect(listed.map((b) => [b.id, b.verified])).toEqual([
+      [flagged.id, false],
+      [good.backupId, true],
+    ]);
+    expect(listed[0]!.problem).toMatch(/flagged/);
+    const told = notifications.filter((n) => n.event.workflowId === emptied.workflowId).map((n) => n.event);
+    expect(told).toContainEqual(expect.objectContaining({ kind: 'backup-failed', message: expect.stringMatching(/flagged, not verified: the database is empty/) }));
+    await saveHistory(client, 'backup-flagged', emptied.workflowId);
+  });
+
+  it('a backup whose total row count shrank by more than maxShrink since the last verified one is flagged', async () => {
+    await seed(qaUrl);
+    const full = await (await triggerAndWait('qa')).result;
+    expect(full.rows).toBe(428);
+
+    await withDb(qaUrl, (c) => c.query('DELETE FROM todos WHERE id > 50'));
+    const shrunk = await triggerAndWait('qa');
+    const failure = await shrunk.result.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect(String((failure as WorkflowFailedError).cause?.message)).toMatch(
+      new RegExp(`flagged, not verified: the database shrank from 428 to 78 rows \\(-82%\\) since backup ${full.backupId}`),
+    );
+    expect(await newestBackup('qa')).toMatchObject({ verified: false, flagged: expect.stringMatching(/shrank/) });
+    const verified = (await listBackups(store, APP, 'qa')).filter((b) => b.verified).map((b) => b.id);
+    expect(verified).toEqual([full.backupId]);
+
+    // A shrink within the allowed fraction is an ordinary verified backup.
+    await seed(qaUrl);
+    await withDb(qaUrl, (c) => c.query('DELETE FROM todos WHERE id > 300'));
+    const smaller = await (await triggerAndWait('qa')).result;
+    expect(smaller.rows).toBe(25 + 300 + 3);
+  });
+
+  it('two runs started in the same second take two backups, and keepDays from the policy keeps both', async () => {
+    // The input is what the schedule was synced with (keep: 1, no keepDays); the worker's policy says keepDays: 1.
+    const { input } = desiredBackupSchedules(config).find((d) => d.environment === 'twins')!;
+    expect(input).toMatchObject({ keep: 1 });
+    const start = (n: string) => client.workflow.start('backup', { workflowId: `backup/${APP}/twins-${n}`, taskQueue: worker.taskQueue, args: [input] });
+    // Start pairs until one pair shares its start second (a pair rarely straddles a second).
+    for (let attempt = 0; ; attempt++) {
+      const [a, b] = await Promise.all([start(`${attempt}a`), start(`${attempt}b`)]);
+      const [da, db] = await Promise.all([a.describe(), b.describe()]);
+      const [ra, rb] = (await Promise.all([a.result(), b.result()])) as BackupResult[];
+      if (Math.floor(da.startTime.getTime() / 1000) !== Math.floor(db.startTime.getTime() / 1000)) {
+        expect(attempt).toBeLessThan(5);
+        continue;
+      }
+      expect(ra!.backupId).not.toBe(rb!.backupId);
+      const listed = (await listBackups(store, APP, 'twins')).filter((l) => l.verified).map((l) => l.id);
+      expect(listed).toEqual(expect.arrayContaining([ra!.backupId, rb!.backupId]));
+      expect([...ra!.deleted, ...rb!.deleted]).toEqual([]);
+      break;
+    }
+  });
+
+  /** A verified backup as the store records it (a manifest, no dump): what the freshness check reads. */
+  async function recordVerified(environment: string, takenAt: Date): Promise<string> {
+    const id = `${takenAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(4).toString('hex')}`;
+    await store.writeManifest({
+      formatVersion: 1, app: APP, environment, id, takenAt: takenAt.toISOString(), database: 'gone', serverVersion: '15',
+      pgDumpVersion: 'pg_dump (PostgreSQL) 15', format: 'pg_dump-custom', size: 1, sha256: 'x', tables: { 'public.t': 1 }, verified: true,
+    });
+    return id;
+  }
+
+  it('a schedule whose last two runs produced no verified backup alerts through notify; one missed run does not', async () => {
+    // staging runs daily and its database is down. Its newest verified backup is three days old.
+    const old = await recordVerified('staging', new Date(Date.now() - 3 * DAY));
+    const late = await triggerAndWait('staging');
+    await expect(late.result).rejects.toThrow();
+    const lateMessages = notifications.filter((n) => n.event.workflowId === late.workflowId).map((n) => n.event.message);
+    expect(lateMessages).toEqual([
+      expect.stringMatching(/failed while taking the dump/),
+      expect.stringMatching(new RegExp(`no verified backup of ${APP}/staging since .* \\(${old}\\): the runs scheduled at .* and .* \\(30 2 \\* \\* \\* UTC\\) produced none`)),
+    ]);
+    expect(notifications.find((n) => n.event.message === lateMessages[1])?.event.kind).toBe('backup-failed');
+    await saveHistory(client, 'backup-overdue', late.workflowId);
+
+    // A verified backup from the run before this one: a single failed run is within twice the period.
+    const recent = await recordVerified('staging', new Date(Date.now() - 60_000));
+    const once = await triggerAndWait('staging');
+    await expect(once.result).rejects.toThrow();
+    expect(notifications.filter((n) => n.event.workflowId === once.workflowId).map((n) => n.event.message)).toEqual([
+      expect.stringMatching(/failed while taking the dump/),
+    ]);
+    for (const id of [old, recent]) await store.delete({ app: APP, environment: 'staging', id });
   });
 
   it('syncSchedules is idempotent, applies changes, and removes a schedule whose backup: is gone', async () => {

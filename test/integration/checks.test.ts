@@ -19,6 +19,10 @@ beforeAll(async () => {
     if (path === '/third-time') return void res.writeHead(n >= 3 ? 200 : 503).end();
     if (path === '/down') return void res.writeHead(500).end();
     if (path === '/moved') return void res.writeHead(301, { location: '/ok' }).end();
+    if (path.startsWith('/private')) {
+      const expected = `Basic ${Buffer.from('probe:pw-s3cret/9').toString('base64')}`;
+      return void res.writeHead(req.headers.authorization === expected ? 200 : 401).end();
+    }
     if (path === '/slow') return void setTimeout(() => res.writeHead(200).end(), 2_000);
     res.writeHead(404).end();
   });
@@ -65,6 +69,21 @@ describe('httpCheck', () => {
   it('bounds each attempt by the timeout', async () => {
     const failure = await failureOf(httpCheck({ url: `${base}/slow`, expectStatus: 200, timeoutMs: 200, attempts: 2, intervalMs: 10 }));
     expect(failure.message).toContain('no answer within 200ms');
+  });
+
+  it('sends credentials written into the URL as a Basic header, not in the request line', async () => {
+    const url = base.replace('http://', `http://probe:${encodeURIComponent('pw-s3cret/9')}@`);
+    expect(await httpCheck({ url: `${url}/private`, expectStatus: 200, timeoutMs: 1000, attempts: 1, intervalMs: 10 })).toEqual({ status: 200, attempts: 1 });
+    expect(hits.get('/private')).toBe(1);
+  });
+
+  it("a failed check's message shows the URL without its credentials or query tokens", async () => {
+    const url = `${base.replace('http://', 'http://probe:wrong-pass-7@')}/private?access_token=tok-0123456789&region=eu`;
+    const failure = await failureOf(httpCheck({ url, expectStatus: 200, timeoutMs: 1000, attempts: 2, intervalMs: 10 }));
+    expect(failure.type).toBe(FailureType.CheckFailed);
+    expect(failure.message).toContain('status 401');
+    expect(failure.message).toContain(`GET ${base.replace('http://', 'http://***@')}/private?access_token=***&region=eu`);
+    for (const secret of ['wrong-pass-7', 'tok-0123456789']) expect(JSON.stringify(failure)).not.toContain(secret);
   });
 
   it('reports a refused connection', async () => {

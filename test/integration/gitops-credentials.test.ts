@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGitopsActivities, createRedactor, isAncestor } from '../../activities/gitops/index.js';
+import { remoteFor } from '../../activities/gitops/remote.js';
 import type { GitTarget } from '../../activities/types.js';
 
 const TOKEN = 'ghp_FAKEfakeFAKE0123456789slipwayTestToken';
@@ -118,6 +119,32 @@ describe('https remotes with a token', () => {
       expect(text).not.toContain(TOKEN);
     }
     expect(everythingAbout(error)).toContain('http://***@127.0.0.1');
+  });
+
+  it('credentials written into a URL travel as a header: git is never given them in the URL', async () => {
+    status = 401;
+    const url = `${base.replace('http://', `http://deploy:${encodeURIComponent(PASSWORD)}@`)}/org/todoapp-gitops.git`;
+    const remote = remoteFor({ ...target(url), tokenFromEnv: undefined }, process.env);
+    expect(remote.url).toBe(`${base}/org/todoapp-gitops.git`);
+    expect(JSON.stringify(remote.url)).not.toContain(PASSWORD);
+
+    const gitops = createGitopsActivities({ env: process.env, logger: { info: () => {}, warn: () => {} } });
+    const error = await gitops.writeOverlayImages(writeInput({ ...target(url), tokenFromEnv: undefined })).catch((e: unknown) => e);
+    expect((error as ApplicationFailure).type).toBe('GitPermissionDenied');
+    // Sent up front, as the header git is configured with, not after a challenge as git does with URL credentials.
+    expect(seen[0]?.authorization).toBe(`Basic ${Buffer.from(`deploy:${PASSWORD}`).toString('base64')}`);
+    expect(everythingAbout(error)).not.toContain(PASSWORD);
+  });
+
+  it('with both a token and credentials in the URL, only the token is sent', async () => {
+    status = 401;
+    const url = `${base.replace('http://', `http://deploy:${PASSWORD}@`)}/org/todoapp-gitops.git`;
+    const remote = remoteFor(target(url), { ...process.env, SLIPWAY_TEST_GITOPS_TOKEN: TOKEN });
+    expect(remote.url).not.toContain(PASSWORD);
+    const gitops = createGitopsActivities({ env: { ...process.env, SLIPWAY_TEST_GITOPS_TOKEN: TOKEN }, logger: { info: () => {}, warn: () => {} } });
+    await gitops.writeOverlayImages(writeInput(target(url))).catch(() => undefined);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((h) => h.authorization === `Basic ${TOKEN_B64}`)).toBe(true);
   });
 
   it('a token variable that is not set is InvalidConfig naming the variable', async () => {

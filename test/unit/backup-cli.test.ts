@@ -1,10 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.js';
-import { DirectoryBackupStore, type BackupManifest } from '../../activities/backup/index.js';
+import { createBackupActivities, DirectoryBackupStore, type BackupManifest } from '../../activities/backup/index.js';
+import { startPostgres, type RunningPostgres } from '../../infra/postgres/index.js';
 import { registerBackupCommands, resolveRestoreTarget, type BackupCliContext } from '../../client/commands/backup.js';
 
 const env = {
@@ -53,7 +55,7 @@ describe('slipway backup commands', () => {
       },
     },
   });
-  const program = (json = false) => {
+  const program = (json = false, sources: { store: () => DirectoryBackupStore; env: NodeJS.ProcessEnv } = { store: () => store, env }) => {
     const p = new Command().exitOverride();
     const ctx: BackupCliContext = {
       loadConfig: async () => config,
@@ -68,7 +70,7 @@ describe('slipway backup commands', () => {
       printJson: (value) => printedJson.push(value),
       json,
     };
-    registerBackupCommands(p, () => ctx, { store: () => store, env });
+    registerBackupCommands(p, () => ctx, sources);
     return p;
   };
 
@@ -113,5 +115,73 @@ describe('slipway backup commands', () => {
     await expect(
       program().parseAsync(['node', 'slipway', 'backup', 'restore', 'todoapp', 'staging', '--into', 'x']),
     ).rejects.toThrow(/todoapp\/staging has no backup: block/);
+  });
+
+  describe('restore into the environment\'s own database (a real PostgreSQL)', () => {
+    let postgres: RunningPostgres;
+    let liveDir: string;
+    let liveStore: DirectoryBackupStore;
+    const liveEnv: NodeJS.ProcessEnv = {};
+    const restore = (...args: string[]) =>
+      program(false, { store: () => liveStore, env: liveEnv }).parseAsync(['node', 'slipway', 'backup', 'restore', 'todoapp', 'production', ...args]);
+    const query = async <T extends pg.QueryResultRow>(url: string, sql: string) => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        return (await client.query<T>(sql)).rows;
+      } finally {
+        await client.end();
+      }
+    };
+    const liveState = async () => query(liveEnv.PROD_DATABASE_URL!, 'SELECT id, name FROM users ORDER BY id');
+
+    beforeAll(async () => {
+      postgres = await startPostgres();
+      await query(postgres.url, 'CREATE DATABASE todo');
+      liveEnv.PROD_DATABASE_URL = postgres.url.replace(/\/postgres$/, '/todo');
+      // The same database, spelled with another host name: still the environment's own.
+      liveEnv.SAME_DB_URL = liveEnv.PROD_DATABASE_URL.replace('127.0.0.1', 'localhost');
+      liveEnv.SCRATCH_URL = postgres.url.replace(/\/postgres$/, '/todo_copy');
+      await query(liveEnv.PROD_DATABASE_URL, `CREATE TABLE users (id int PRIMARY KEY, name text); INSERT INTO users SELECT g, 'user ' || g FROM generate_series(1, 20) g`);
+      liveDir = await mkdtemp(join(tmpdir(), 'slipway-cli-live-'));
+      liveStore = new DirectoryBackupStore(liveDir);
+      const activities = createBackupActivities({ store: liveStore, env: liveEnv });
+      const target = { app: 'todoapp', environment: 'production', databaseUrlFromEnv: 'PROD_DATABASE_URL', backupId: '20260105T030000Z-cccccccc' };
+      await activities.takeBackup(target);
+      await activities.verifyBackup(target);
+      await activities.recordBackupVerification({ ...target, verified: true });
+      // What happened since the backup: a wrong restore would silently take it away.
+      await query(liveEnv.PROD_DATABASE_URL, `UPDATE users SET name = 'renamed after the backup' WHERE id = 1; INSERT INTO users VALUES (21, 'new')`);
+    });
+    afterAll(async () => {
+      await postgres?.stop();
+      if (liveDir) await rm(liveDir, { recursive: true, force: true });
+    });
+
+    it('is refused without --confirm naming the database, however the target is spelled, and the database is untouched', async () => {
+      const before = await liveState();
+      expect(before).toHaveLength(21);
+      for (const args of [
+        ['--into', 'todo', '--force'],
+        ['--into', 'PROD_DATABASE_URL', '--force'],
+        ['--into', 'SAME_DB_URL', '--force'],
+        ['--into', 'todo', '--force', '--confirm', 'todo_copy'],
+        ['--into', 'todo', '--confirm', 'todo'],
+      ]) {
+        await expect(restore(...args), args.join(' ')).rejects.toThrow(/todoapp\/production's own database .*--force --confirm todo/);
+      }
+      expect(await liveState()).toEqual(before);
+    });
+
+    it('a --confirm that does not name the target is refused too', async () => {
+      await expect(restore('--into', 'SCRATCH_URL', '--confirm', 'todo')).rejects.toThrow(/--confirm todo does not name the target database todo_copy/);
+    });
+
+    it('restores over it with --force --confirm <its name>, in one transaction', async () => {
+      await restore('--into', 'todo', '--force', '--confirm', 'todo');
+      const after = await liveState();
+      expect(after).toHaveLength(20);
+      expect(after[0]).toEqual({ id: 1, name: 'user 1' });
+    });
   });
 });

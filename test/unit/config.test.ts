@@ -44,7 +44,7 @@ describe('slipway.yaml', () => {
     expect(app.environments.map((e) => e.name)).toEqual(['staging', 'production']);
     expect(app.environments[0]!.checks[0]).toEqual({ soak: 120_000 });
     expect(app.environments[0]!.checks[1]).toMatchObject({ http: { timeout: 10_000, attempts: 3 } });
-    expect(app.environments[1]!.argocd).toEqual({ application: 'todoapp-production', namespace: 'argocd', sync: false, timeout: 600_000 });
+    expect(app.environments[1]!.argocd).toEqual({ application: 'todoapp-production', namespace: 'argocd', sync: false, timeout: 600_000, runningSync: { promote: 'wait', rollback: 'terminate' } });
     expect(app.environments[1]!.approval).toEqual({ required: true, timeout: 86_400_000, count: 1, fourEyes: true, channels: ['github', 'cli', 'ui'] });
     expect(app.environments[1]!.rollback).toEqual({ freeze: 'ignore', approval: false });
     expect(app.promotion).toEqual({ unvalidated: 'run-earlier', allowOverride: false });
@@ -70,6 +70,36 @@ describe('slipway.yaml', () => {
     expect(problemsOf(VALID.replace('name: production', 'name: staging')).message).toMatch(/environments\[1\]\.name.*duplicate environment "staging"/);
     expect(problemsOf(VALID.replace('urlFromEnv: DISCORD_WEBHOOK_URL', 'url: "https://discord.com/api/webhooks/1/secret"')).message).toMatch(/notify/);
     expect(problemsOf(VALID.replace('urlFromEnv: PROD_DATABASE_URL', 'urlFromEnv: "postgres://u:p@db/x"')).message).toMatch(/urlFromEnv.*environment variable/);
+  });
+
+  it('refuses credentials written into the GitOps URL, naming the field and line but not the secret', () => {
+    for (const url of ['https://deploy:hunter22@git.example/gitops.git', 'https://ghp_abcdef0123456789@github.com/org/gitops.git', 'ssh://git:hunter22@git.example/gitops.git']) {
+      const error = problemsOf(VALID.replace('file:///srv/gitops.git', url));
+      expect(error.problems).toEqual([expect.objectContaining({ path: 'gitops.url', line: 2, message: expect.stringMatching(/without credentials/) })]);
+      expect(error.message).toContain('gitops.url (line 2)');
+      expect(error.message).not.toMatch(/hunter22|ghp_abcdef/);
+    }
+    // A user name alone is no credential outside http(s): ssh remotes keep theirs.
+    for (const url of ['ssh://git@github.com/org/gitops.git', 'git@github.com:org/gitops.git', 'https://github.com/org/gitops.git', '/srv/gitops.git']) {
+      expect(parseConfig(VALID.replace('file:///srv/gitops.git', url), 'slipway.yaml').gitops.url).toBe(url);
+    }
+  });
+
+  it('refuses HTTP check URLs with credentials or tokens in the query, naming the check and line but not the secret', () => {
+    const withCheck = (url: string) => VALID.replace('https://staging.example/healthz', url);
+    const userinfo = problemsOf(withCheck('https://probe:pa55word@staging.example/healthz'));
+    expect(userinfo.problems).toEqual([
+      expect.objectContaining({ path: 'apps.todoapp.environments[0].checks[1].http.url', line: 12, message: expect.stringMatching(/without credentials.*user:password@/) }),
+    ]);
+    expect(userinfo.message).not.toContain('pa55word');
+    for (const query of ['?token=abc123', '?region=eu&access_token=abc123', '?X-Amz-Signature=abc123', '#id_token=abc123']) {
+      const error = problemsOf(withCheck(`https://staging.example/healthz${query}`));
+      expect(error.problems).toEqual([expect.objectContaining({ path: 'apps.todoapp.environments[0].checks[1].http.url', line: 12, message: expect.stringMatching(/no credentials in the URL/) })]);
+      expect(error.message).not.toContain('abc123');
+    }
+    expect(parseConfig(withCheck('https://staging.example/healthz?region=eu&full=1'), 'slipway.yaml').apps.todoapp!.environments[0]!.checks[1]).toMatchObject({
+      http: { url: 'https://staging.example/healthz?region=eu&full=1' },
+    });
   });
 
   it('rejects overlays outside the repository and YAML that does not parse', () => {
