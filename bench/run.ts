@@ -1,10 +1,11 @@
 /**
- * `npm run bench [-- overhead scale git failure ancestry]`: runs the benches (all by default), each against
+ * `npm run bench [-- overhead scale git failure ancestry crash]`: runs the benches (all by default), each against
  * its baseline in this one process, prints a table per bench and writes JSON to bench/results/.
  * Benches that need Temporal share one dev server started here.
  */
 import { kustomizePath } from '../infra/kustomize.js';
 import { benchAncestry } from './ancestry.js';
+import { benchCrashRecovery } from './crash-recovery.js';
 import { benchFailureDetection } from './failure-detection.js';
 import { benchGitWriters } from './git-writers.js';
 import { benchOverhead } from './overhead.js';
@@ -12,7 +13,7 @@ import { RESULTS_DIR } from './report.js';
 import { benchScale } from './scale.js';
 import { startBenchTemporal, type BenchTemporal } from './temporal.js';
 
-const ALL = ['overhead', 'scale', 'git', 'failure', 'ancestry'] as const;
+const ALL = ['overhead', 'scale', 'git', 'failure', 'ancestry', 'crash'] as const;
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : [...ALL];
 for (const name of chosen) if (!ALL.includes(name as (typeof ALL)[number])) throw new Error(`unknown bench ${name}; choose from ${ALL.join(', ')}`);
 
@@ -29,6 +30,7 @@ try {
     if (name === 'git') await benchGitWriters();
     if (name === 'failure') await benchFailureDetection(temporal!);
     if (name === 'ancestry') await benchAncestry();
+    if (name === 'crash') await benchCrashRecovery(temporal!);
     console.log(`(${name}: ${Math.round((Date.now() - started) / 1000)} s)`);
   }
   console.log(`\nJSON results in ${RESULTS_DIR}`);
