@@ -77,6 +77,11 @@ export function parseCron(expression: string): CronSpec {
 /** Whether the minute starting at `date` (UTC) matches the spec. */
 export function cronMatches(spec: CronSpec, date: Date): boolean {
   if (!spec.minutes.has(date.getUTCMinutes()) || !spec.hours.has(date.getUTCHours())) return false;
+  return dayMatches(spec, date);
+}
+
+/** Whether the day of `date` (UTC) can fire at all: month and the two day fields. */
+function dayMatches(spec: CronSpec, date: Date): boolean {
   if (!spec.months.has(date.getUTCMonth() + 1)) return false;
   const domOk = spec.daysOfMonth.has(date.getUTCDate());
   const dowOk = spec.daysOfWeek.has(date.getUTCDay());
@@ -85,12 +90,29 @@ export function cronMatches(spec: CronSpec, date: Date): boolean {
 }
 
 const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 
-/** The latest time at or before `at` (to the minute) that the spec fires, looking back at most `lookbackMs`. */
+/**
+ * The latest time at or before `at` (to the minute) that the spec fires, looking back at most
+ * `lookbackMs`. A day that cannot fire is skipped whole, then an hour, so the walk costs at most
+ * a step per day looked back plus 24 + 60 within the day that fires — not one per minute: a
+ * month-long freeze window is evaluated inside a workflow task in a few hundred steps.
+ */
 export function previousFiring(spec: CronSpec, at: number, lookbackMs: number): number | undefined {
-  const start = Math.floor(at / MINUTE) * MINUTE;
-  for (let t = start; t >= at - lookbackMs; t -= MINUTE) {
-    if (cronMatches(spec, new Date(t))) return t;
+  const limit = at - lookbackMs;
+  let t = Math.floor(at / MINUTE) * MINUTE;
+  while (t >= limit) {
+    const date = new Date(t);
+    if (!dayMatches(spec, date)) {
+      t = Math.floor(t / DAY) * DAY - MINUTE; // the last minute of the day before
+    } else if (!spec.hours.has(date.getUTCHours())) {
+      t = Math.floor(t / HOUR) * HOUR - MINUTE; // the last minute of the hour before
+    } else if (!spec.minutes.has(date.getUTCMinutes())) {
+      t -= MINUTE;
+    } else {
+      return t;
+    }
   }
   return undefined;
 }

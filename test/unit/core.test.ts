@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatDuration, parseDuration } from '../../core/duration.js';
 import { CronError, cronMatches, parseCron, previousFiring } from '../../core/cron.js';
@@ -43,6 +44,45 @@ describe('cron', () => {
     const at = Date.parse('2026-11-24T12:00:00Z');
     expect(new Date(previousFiring(spec, at, 24 * H)!).toISOString()).toBe('2026-11-24T02:30:00.000Z');
     expect(previousFiring(spec, at, H)).toBeUndefined();
+  });
+
+  it('finds the same previous firing as a minute-by-minute scan, for any cron and time', () => {
+    const field = (lo: number, hi: number) =>
+      fc.oneof(
+        fc.constant('*'),
+        fc.integer({ min: lo, max: hi }).map(String),
+        fc.tuple(fc.integer({ min: lo, max: hi }), fc.integer({ min: 1, max: 7 })).map(([a, step]) => `${a}/${step}`),
+        fc.tuple(fc.integer({ min: lo, max: hi }), fc.integer({ min: lo, max: hi })).map(([a, b]) => `${Math.min(a, b)}-${Math.max(a, b)}`),
+      );
+    const cron = fc.tuple(field(0, 59), field(0, 23), field(1, 31), field(1, 12), field(0, 6)).map((f) => f.join(' '));
+    const naive = (spec: ReturnType<typeof parseCron>, at: number, lookback: number) => {
+      for (let t = Math.floor(at / 60_000) * 60_000; t >= at - lookback; t -= 60_000) if (cronMatches(spec, new Date(t))) return t;
+      return undefined;
+    };
+    fc.assert(
+      fc.property(cron, fc.integer({ min: Date.parse('2024-01-01T00:00:00Z'), max: Date.parse('2030-01-01T00:00:00Z') }), fc.integer({ min: 0, max: 4 * 24 * H }), (expression, at, lookback) => {
+        const spec = parseCron(expression);
+        expect(previousFiring(spec, at, lookback)).toBe(naive(spec, at, lookback));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('issue 13 item 14: a freeze window of a year is evaluated in a bounded number of steps, not one per minute', () => {
+    // Counts how often the walk looks at a minute, an hour or a day of the spec.
+    const counted = (expression: string) => {
+      const spec = parseCron(expression);
+      const looks = { n: 0 };
+      const counting = (set: Set<number>) => Object.assign(new Set(set), { has: (v: number) => (looks.n++, set.has(v)) });
+      return { spec: { ...spec, minutes: counting(spec.minutes), hours: counting(spec.hours), months: counting(spec.months) }, looks };
+    };
+    const leap = counted('0 9 29 2 *'); // 29 February: fires once in four years
+    expect(previousFiring(leap.spec, Date.parse('2027-02-01T00:00:00Z'), 366 * 24 * H)).toBeUndefined(); // 2026 has none
+    expect(leap.looks.n).toBeLessThan(1_000); // a minute-by-minute scan looks 527,040 times
+    expect(new Date(previousFiring(parseCron('0 9 29 2 *'), Date.parse('2028-03-01T12:00:00Z'), 366 * 24 * H)!).toISOString()).toBe('2028-02-29T09:00:00.000Z');
+    const weekly = counted('59 23 * * 5');
+    previousFiring(weekly.spec, Date.parse('2026-12-01T00:00:00Z'), 30 * 24 * H);
+    expect(weekly.looks.n).toBeLessThan(200);
   });
 
   it('names the bad field', () => {
