@@ -1,18 +1,12 @@
 /** Builds by shell command: real `sh`, a temp working directory, the env, exit codes and timeouts. */
 import { existsSync } from 'node:fs';
-import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { createBuildActivities } from '../../activities/build/index.js';
 import { FailureType } from '../../activities/types.js';
+import { failureOf } from '../support/failures.js';
 
 const { runBuildCommand } = createBuildActivities();
 const COMMIT = '3f2a9c1d0e5b7a8c9d0e1f2a3b4c5d6e7f8a9b0c';
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
-}
 
 /** Runs `fn` with `vars` in the worker's own environment (what a build command inherits). */
 async function withWorkerEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {

@@ -1,9 +1,9 @@
 /** HTTP checks against a real local server: expected status, retries with interval, timeouts. */
 import { createServer, type Server } from 'node:http';
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCheckActivities } from '../../activities/checks/index.js';
 import { FailureType } from '../../activities/types.js';
+import { failureOf } from '../support/failures.js';
 
 const { httpCheck } = createCheckActivities();
 let server: Server;
@@ -34,12 +34,6 @@ afterAll(async () => {
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
 });
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
-}
 
 describe('httpCheck', () => {
   it('passes on the expected status', async () => {

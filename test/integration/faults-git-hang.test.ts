@@ -11,7 +11,6 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newCloneFolder, sweepAbandonedClones } from '../../activities/gitops/clone-root.js';
 import { createGitopsActivities } from '../../activities/gitops/index.js';
@@ -20,6 +19,7 @@ import type { CommitContext, GitTarget, WriteOverlayInput } from '../../activiti
 import { FailureType } from '../../activities/types.js';
 import { seedGitopsRepo, type SeededRepo } from '../../infra/examples/seed-repo.js';
 import { flakySshRemote, type FlakySshRemote } from '../support/flaky-ssh-remote.js';
+import { failureOf } from '../support/failures.js';
 
 const run = promisify(execFile);
 const IMAGES = ['todoapp/frontend', 'todoapp/backend', 'todoapp/backend-todos', 'todoapp/broadcaster'];
@@ -50,16 +50,6 @@ function writeOf(git: GitTarget, tag: string, over: Partial<CommitContext> = {})
     images: IMAGES.map((name) => ({ name, newTag: tag })),
     context: { app: 'todoapp', environment: 'staging', releaseId: `release/todoapp/${tag}`, sourceCommit: tag, kind: 'promote', ...over },
   };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ApplicationFailure);
-    return err as ApplicationFailure;
-  }
-  throw new Error('expected the call to fail');
 }
 
 /** Running, as opposed to gone or a zombie waiting to be reaped (killed, its parent gone too). */

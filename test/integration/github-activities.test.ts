@@ -9,12 +9,11 @@
 import { createServer, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createGithubActivities } from '../../activities/github/index.js';
 import { FailureType } from '../../activities/types.js';
 import { startPrism, type PrismMock } from '../../infra/github-mock/prism.js';
-import { describeFailure } from '../support/failures.js';
+import { describeFailure, failureOf } from '../support/failures.js';
 import { newWorld, pipelineFromYaml, STAGING_AND_PRODUCTION, startRelease, uniqueApp } from '../support/pipelines.js';
 import { startTestWorker, testClient, type RunningWorker } from '../support/temporal.js';
 
@@ -48,15 +47,6 @@ afterEach(() => {
 
 const calls = () => mock.requests.map((r) => `${r.method} ${r.path}`);
 const repoPath = '/repos/octo-org/octo-repo';
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
-}
 
 describe('createReleaseTag', () => {
   it('creates an annotated tag object, the ref to it, and a release when the tag does not exist', async () => {

@@ -10,11 +10,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGitopsActivities } from '../../activities/gitops/index.js';
 import { FailureType, type CommitContext, type WriteOverlayInput, type WriteStep } from '../../activities/types.js';
 import { seedGitopsRepo, type SeededRepo } from '../../infra/examples/seed-repo.js';
+import { failureOf } from '../support/failures.js';
 
 const run = promisify(execFile);
 const IMAGES = ['todoapp/frontend', 'todoapp/backend', 'todoapp/backend-todos', 'todoapp/broadcaster'];
@@ -56,16 +56,6 @@ function writeOf(repo: SeededRepo, tag: string, s: WriteStep | undefined, over: 
       ...over,
     },
   };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ApplicationFailure);
-    return err as ApplicationFailure;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('issue 13 item 2: a late attempt cannot land after a later step of its environment', () => {

@@ -8,12 +8,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGitopsActivities } from '../../activities/gitops/index.js';
 import { FailureType, type WriteOverlayInput, type WriteStep } from '../../activities/types.js';
 import type { ImageSetting } from '../../core/images.js';
 import { seedGitopsRepo, type SeededRepo } from '../../infra/examples/seed-repo.js';
+import { failureOf } from '../support/failures.js';
 
 const run = promisify(execFile);
 const STAGING = '1.2/overlays/staging';
@@ -75,16 +75,6 @@ function undo(repo: SeededRepo, rollbackPoint: ImageSetting[], wrote: ImageSetti
     exact: true,
     guard: { wrote, landed },
   };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ApplicationFailure);
-    return err as ApplicationFailure;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('issue 19 item 2: the rollback point is the whole entry', () => {

@@ -9,11 +9,11 @@ import { cp, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGitopsActivities } from '../../activities/gitops/index.js';
 import { FailureType, type WriteOverlayInput } from '../../activities/types.js';
 import { seedGitopsRepo, todoappExampleDir, type SeededRepo } from '../../infra/examples/seed-repo.js';
+import { failureOf } from '../support/failures.js';
 
 const run = promisify(execFile);
 const IMAGES = ['todoapp/frontend', 'todoapp/backend', 'todoapp/backend-todos', 'todoapp/broadcaster'];
@@ -71,15 +71,6 @@ function writeInput(repo: SeededRepo, overlay: string): WriteOverlayInput {
     images: IMAGES.map((name) => ({ name, newTag: sha })),
     context: { app: 'todoapp', environment: 'staging', releaseId: `release/todoapp/${sha}`, sourceCommit: sha, kind: 'promote' },
   };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
 }
 
 /** Replaces `path` (inside the work tree) with a symlink to `target`. */

@@ -7,7 +7,6 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { createGitopsActivities, isAncestor, remoteBranchHead } from '../../activities/gitops/index.js';
@@ -18,6 +17,7 @@ import type { ImageSetting } from '../../core/images.js';
 import { OverlayError } from '../../core/overlay.js';
 import { seedGitopsRepo, type SeededRepo } from '../../infra/examples/seed-repo.js';
 import { kustomizePath } from '../../infra/kustomize.js';
+import { failureOf } from '../support/failures.js';
 
 const run = promisify(execFile);
 const IMAGES = ['todoapp/frontend', 'todoapp/backend', 'todoapp/backend-todos', 'todoapp/broadcaster'];
@@ -54,16 +54,6 @@ function tagged(tag: string): ImageSetting[] {
 
 function write(git: GitTarget, overlay: string, images: ImageSetting[], ctx: CommitContext): WriteOverlayInput {
   return { git, overlay, images, context: ctx };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ApplicationFailure);
-    return err as ApplicationFailure;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('writeOverlayImages', () => {

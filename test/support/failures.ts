@@ -1,4 +1,6 @@
 /** Reading what a failed workflow says, for assertions: every failure in its cause chain. */
+import { ApplicationFailure } from '@temporalio/common';
+import { expect } from 'vitest';
 
 export interface FailureLink {
   name: string;
@@ -21,4 +23,14 @@ export function failureChain(err: unknown): FailureLink[] {
 export function describeFailure(err: unknown): FailureLink {
   const chain = failureChain(err);
   return [...chain].reverse().find((f) => f.type) ?? chain.at(-1) ?? { name: 'none', message: String(err) };
+}
+
+/** The ApplicationFailure an activity call ends with; fails the test when it succeeds or throws anything else. */
+export async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await promise.then(
+    () => new Error('expected the call to fail, and it succeeded'),
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  return err as ApplicationFailure;
 }
