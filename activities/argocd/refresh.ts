@@ -22,7 +22,7 @@ import { short } from './judge.js';
 import { describeRef, permanentFailure, statusCode, toActivityError } from './kube-errors.js';
 import { gitopsSlot, syncRequest, type SourceSlot } from './sources.js';
 import { SLIPWAY_USER, asksFor, decideSync, describeOperation, type SyncDecision } from './sync-request.js';
-import { watchApplication } from './watch-application.js';
+import { followApplication } from './watch-application.js';
 
 export interface RefreshDeps {
   kubeConfig: KubeConfig;
@@ -209,21 +209,17 @@ function requestSync(deps: RefreshDeps, api: CustomObjectsApi, input: RefreshInp
       }
     };
 
-    void watchApplication({
+    followApplication({
       kubeConfig: deps.kubeConfig,
       app: input.app,
       signal: abort.signal,
+      doing: 'syncing',
       onObject(app) {
-        connection = 'watching';
         latest = app;
         void decideLatest();
       },
-      onFatal(err) {
-        finish(() => reject(permanentFailure(err, input.app) ?? toActivityError(err, input.app, 'syncing')));
-      },
-      onDisconnect(err) {
-        connection = `reconnecting after: ${(err as Error)?.message ?? String(err)}`;
-      },
-    }).catch((err) => finish(() => reject(toActivityError(err, input.app, 'syncing'))));
+      onConnection: (state) => (connection = state),
+      fail: (err) => finish(() => reject(err)),
+    });
   });
 }

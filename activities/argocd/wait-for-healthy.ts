@@ -12,12 +12,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import { waitContext } from '../activity-context.js';
 import { FailureType, type ApplicationHealth, type GitTarget, type WaitHealthyInput } from '../types.js';
 import type { ArgoApplication } from './application.js';
-import { describeRef, permanentFailure, toActivityError } from './kube-errors.js';
+import { describeRef } from './kube-errors.js';
 import type { ReadOverlayAt } from '../gitops/read-at-revision.js';
 import { describeSeen, judge, revisionsOf, short, type Ownership, type Verdict } from './judge.js';
 import { ownershipAt } from './ownership.js';
 import { gitopsSlot } from './sources.js';
-import { watchApplication } from './watch-application.js';
+import { followApplication } from './watch-application.js';
 
 export type IsAncestor = (git: GitTarget, ancestor: string, descendant: string) => Promise<boolean>;
 
@@ -115,22 +115,18 @@ export async function waitForHealthy(deps: WaitDeps, input: WaitHealthyInput): P
       }
     };
 
-    void watchApplication({
+    followApplication({
       kubeConfig: deps.kubeConfig,
       app: input.app,
       signal: abort.signal,
+      doing: 'watching',
       onObject(app) {
-        connection = 'watching';
         latest = app;
         void judgeLatest();
       },
-      onFatal(err) {
-        finish(() => reject(permanentFailure(err, input.app) ?? toActivityError(err, input.app, 'watching')));
-      },
-      onDisconnect(err) {
-        connection = `reconnecting after: ${(err as Error)?.message ?? String(err)}`;
-      },
-    }).catch((err) => finish(() => reject(toActivityError(err, input.app, 'watching'))));
+      onConnection: (state) => (connection = state),
+      fail: (err) => finish(() => reject(err)),
+    });
   });
 }
 

@@ -8,7 +8,7 @@ import { CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-nod
 import { sleep } from '../activity-context.js';
 import type { ArgoApplicationRef } from '../types.js';
 import { applicationApi, applicationsPath, type ArgoApplication } from './application.js';
-import { isMissingObject, isRefused, statusCode } from './kube-errors.js';
+import { isMissingObject, isRefused, permanentFailure, statusCode, toActivityError } from './kube-errors.js';
 
 export interface WatchApplicationOptions {
   kubeConfig: KubeConfig;
@@ -129,4 +129,31 @@ export async function watchApplication(o: WatchApplicationOptions): Promise<void
 
 function backoff(failures: number): number {
   return Math.min(100 * 2 ** Math.min(failures - 1, 5), 2000);
+}
+
+/**
+ * A watch for an activity that waits on the Application: every version goes to `onObject`, the
+ * connection's state (for heartbeats) to `onConnection`, and a failure no reconnect can fix ends
+ * the wait through `fail`, as the ApplicationFailure the workflow expects (`doing` names the wait).
+ */
+export function followApplication(o: {
+  kubeConfig: KubeConfig;
+  app: ArgoApplicationRef;
+  signal: AbortSignal;
+  doing: string;
+  onObject(app: ArgoApplication): void;
+  onConnection(state: string): void;
+  fail(err: unknown): void;
+}): void {
+  void watchApplication({
+    kubeConfig: o.kubeConfig,
+    app: o.app,
+    signal: o.signal,
+    onObject(app) {
+      o.onConnection('watching');
+      o.onObject(app);
+    },
+    onFatal: (err) => o.fail(permanentFailure(err, o.app) ?? toActivityError(err, o.app, o.doing)),
+    onDisconnect: (err) => o.onConnection(`reconnecting after: ${(err as Error)?.message ?? String(err)}`),
+  }).catch((err) => o.fail(toActivityError(err, o.app, o.doing)));
 }
