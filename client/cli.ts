@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/schema.js';
 import { registerApprovalCommands } from './commands/approval.js';
+import { registerAttentionCommands } from './commands/attention.js';
 import { registerBackupCommands } from './commands/backup.js';
 import { registerReleaseCommands } from './commands/release.js';
 import { registerStatusCommands } from './commands/status.js';
@@ -27,6 +28,7 @@ export async function main(argv: string[]): Promise<number> {
   registerReleaseCommands(program, context);
   registerStatusCommands(program, context);
   registerApprovalCommands(program, context);
+  registerAttentionCommands(program, context);
   registerBackupCommands(program, context);
   for (const command of program.commands) command.exitOverride();
 

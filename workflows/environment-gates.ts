@@ -14,7 +14,8 @@ import * as messages from './messages.js';
 import { describeFailure } from './failures.js';
 import { underPolicy } from './policy.js';
 import { workflowNow } from './clock.js';
-import type { ApprovalDecision, PromotionRequest } from './types.js';
+import { resolveProblem } from './environment-attention.js';
+import type { ApprovalDecision, PromotionRequest, ResolveAttention } from './types.js';
 
 /** Versioning: gates added after environment workflows were already running. */
 const PATCH_PREVIOUS_MUST_PASS = 'environment-previous-must-pass';
@@ -167,4 +168,24 @@ export function handleApprovalDecisions(ledger: EnvironmentLedger, where: string
     void (ledger.approvalProblem(d, approve, 'ui', where) === undefined && ledger.approval!.take(d, approve, 'ui', workflowNow()));
   setHandler(messages.approveSignal, bySignal(true));
   setHandler(messages.rejectSignal, bySignal(false));
+}
+
+/**
+ * How a person clears an environment's need for one: the CLI's Update (`cli`; refused with the
+ * reason when nothing needs resolving or who and why are missing) and the Temporal UI's signal
+ * (`ui`, ignored when invalid). `changed` runs once it is cleared, to show the environment as it is now.
+ */
+export function handleResolutions(ledger: EnvironmentLedger, where: string, changed: () => void): void {
+  const resolve = (r: ResolveAttention, channel: 'cli' | 'ui') => {
+    const resolution = ledger.resolve({ by: r.by.trim(), reason: r.reason.trim(), via: 'resolve', channel }, workflowNow())!;
+    changed();
+    return resolution;
+  };
+  setHandler(messages.resolveAttentionUpdate, (r) => resolve(r, 'cli'), {
+    validator: (r) => {
+      const problem = resolveProblem(ledger.attention, r, where);
+      if (problem) throw ApplicationFailure.nonRetryable(problem, 'NothingToResolve');
+    },
+  });
+  setHandler(messages.resolveAttentionSignal, (r) => void (resolveProblem(ledger.attention, r, where) === undefined && resolve(r, 'ui')));
 }

@@ -10,8 +10,10 @@ import { buildLabel } from '../core/ids.js';
 import type { ApprovalChannel, ApprovalWait } from './approvals.js';
 import type {
   ApprovalDecision,
+  AttentionResolution,
   Deployment,
   DeploymentRecord,
+  EnvironmentAttention,
   EnvironmentPhase,
   EnvironmentWorkflowInput,
   NewestRelease,
@@ -23,6 +25,8 @@ import type {
 export const RECENT_KEPT = 20;
 /** Withdrawals remembered for requests that have not arrived (oldest dropped first). */
 const WITHDRAWN_KEPT = 50;
+/** Cleared needs for a person kept, newest first. */
+export const RESOLUTIONS_KEPT = 10;
 
 export type CarriedLedger = NonNullable<EnvironmentWorkflowInput['carried']>;
 
@@ -118,6 +122,10 @@ export class EnvironmentLedger {
   gate: Gate | undefined;
   /** The request in flight's wait for approval, while it waits (and until it is settled). */
   approval: ApprovalWait | undefined;
+  /** Set while the environment needs a person (a refused rollback); carried until someone clears it. */
+  attention: EnvironmentAttention | undefined;
+  /** Who cleared it before, why and how, newest first. */
+  readonly resolutions: AttentionResolution[];
 
   constructor(carried?: CarriedLedger) {
     this.current = carried?.current;
@@ -127,6 +135,8 @@ export class EnvironmentLedger {
     this.withdrawn = new Set(carried?.withdrawn ?? []);
     this.newest = carried?.newest;
     this.sequence = carried?.sequence ?? 0;
+    this.attention = carried?.attention;
+    this.resolutions = [...(carried?.resolutions ?? [])];
   }
 
   get head(): PromotionRequest | undefined {
@@ -163,7 +173,9 @@ export class EnvironmentLedger {
       this.followers.set(sameBuild.requestId, [...(this.followers.get(sameBuild.requestId) ?? []), request]);
       return { kind: 'follower', of: sameBuild };
     }
-    if (this.pending.length === 0 && this.current && this.current.commit === request.commit && request.kind === 'promote') {
+    // While a person is needed, what runs there is not known to be `current`: the request queues
+    // (and is answered when it reaches the head) instead of being told its build runs already.
+    if (this.pending.length === 0 && this.current && this.current.commit === request.commit && request.kind === 'promote' && !this.attention) {
       const outcome: PromotionOutcome = { outcome: 'promoted', gitopsCommit: this.current.gitopsCommit, previousImages: this.current.images, alreadyDeployed: true };
       this.record(request, outcome, now);
       this.completed(request);
@@ -190,7 +202,7 @@ export class EnvironmentLedger {
    * (remembered so that it never queues when it comes), only where the caller's versioning says
    * this run does so: older runs ignored both.
    */
-  withdraw(requestId: string, now: number, options: { followers: () => boolean; unseen: () => boolean }): Withdrawal {
+  withdraw(requestId: string, now: number, options: { followers: () => boolean; unseen: () => boolean; handOver?: () => boolean }): Withdrawal {
     const index = this.pending.findIndex((p) => p.requestId === requestId);
     if (index === 0) {
       this.withdrawn.add(requestId);
@@ -199,6 +211,8 @@ export class EnvironmentLedger {
     if (index > 0) {
       const [removed] = this.pending.splice(index, 1);
       this.record(removed!, { outcome: 'cancelled' }, now);
+      // Its followers were not withdrawn: the first takes its place in the queue.
+      if (this.followers.has(removed!.requestId) && (options.handOver?.() ?? true)) this.handOver(removed!, index);
       return { kind: 'removed', request: removed! };
     }
     for (const [leader, list] of this.followers) {
@@ -224,14 +238,38 @@ export class EnvironmentLedger {
     return this.withdrawn.has(requestId);
   }
 
-  /** The head is done: it and its followers are recorded, and each is to get this answer. */
-  finishHead(outcome: PromotionOutcome, now: number, facts: RecordFacts = {}): Answer[] {
+  /**
+   * The head is done: it and its followers are recorded, and each is to get this answer. A head
+   * cancelled because its own release withdrew it is the exception: nobody cancelled its followers,
+   * so the first of them becomes the head and runs (the rest follow it) — where the caller's
+   * versioning says this run does so (`handOver`; older runs gave them the "cancelled" too).
+   */
+  finishHead(outcome: PromotionOutcome, now: number, facts: RecordFacts = {}, options: { handOver: () => boolean } = { handOver: () => true }): Answer[] {
     const head = this.pending.shift();
     if (!head) return [];
     this.gate = undefined;
     this.approval = undefined;
-    this.withdrawn.delete(head.requestId);
+    const withdrawn = this.withdrawn.delete(head.requestId);
+    if (withdrawn && outcome.outcome === 'cancelled' && this.followers.has(head.requestId) && options.handOver()) {
+      this.handOver(head, 0);
+      this.record(head, outcome, now, facts);
+      return [{ request: head, outcome }];
+    }
     return this.settle(head, outcome, now, facts);
+  }
+
+  /**
+   * Clears the need for a person: recorded with who, why and how. Undefined when there was none
+   * (an explicit request that succeeded after someone resolved it already).
+   */
+  resolve(by: Omit<AttentionResolution, 'attention' | 'at'>, now: number): AttentionResolution | undefined {
+    const attention = this.attention;
+    if (!attention) return undefined;
+    const resolution: AttentionResolution = { attention, ...by, at: now };
+    this.attention = undefined;
+    this.resolutions.unshift(resolution);
+    this.resolutions.splice(RESOLUTIONS_KEPT);
+    return resolution;
   }
 
   /** The head's promotion went through: it is what runs there now. */
@@ -296,6 +334,8 @@ export class EnvironmentLedger {
       followers: Object.fromEntries(this.followers),
       ...(this.withdrawn.size > 0 ? { withdrawn: [...this.withdrawn] } : {}),
       ...(this.newest ? { newest: this.newest } : {}),
+      ...(this.attention ? { attention: this.attention } : {}),
+      ...(this.resolutions.length > 0 ? { resolutions: this.resolutions } : {}),
     };
   }
 
@@ -316,6 +356,15 @@ export class EnvironmentLedger {
     const age = ageOf(request);
     if (!age || (this.newest && !startedBefore(this.newest, age))) return;
     this.newest = { releaseId: age.releaseId, startedAt: age.startedAt, commit: request.commit, ...(request.version ? { version: request.version } : {}) };
+  }
+
+  /** `leader` leaves the queue unanswered for its followers: the first takes its place at `index`, the rest follow it. */
+  private handOver(leader: PromotionRequest, index: number): void {
+    const [next, ...rest] = this.followers.get(leader.requestId) ?? [];
+    this.followers.delete(leader.requestId);
+    if (!next) return;
+    this.pending.splice(index, 0, next);
+    if (rest.length > 0) this.followers.set(next.requestId, rest);
   }
 
   private settle(request: PromotionRequest, outcome: PromotionOutcome, now: number, facts: RecordFacts = {}): Answer[] {

@@ -23,11 +23,13 @@ import { formatDuration } from '../core/duration.js';
 import { buildLabel, promotionWorkflowId, shortSha } from '../core/ids.js';
 import { SA_APP, SA_ENVIRONMENT, SA_STAGE, SA_VERSION } from '../core/search-attributes.js';
 import { workflowNow } from './clock.js';
-import { activeFreezeOf, handleApprovalDecisions, notifyAwaitingApproval, underPolicyAndAdmitted, waitOutFreeze } from './environment-gates.js';
+import { attentionAfter, attentionRefusal, clearedNote } from './environment-attention.js';
+import { activeFreezeOf, handleApprovalDecisions, handleResolutions, notifyAwaitingApproval, underPolicyAndAdmitted, waitOutFreeze } from './environment-gates.js';
 import { ApprovalWait, approvalRules } from './approvals.js';
 import { EnvironmentLedger, goesBackPast, isExplicit, isPromotionRequest, olderThan, type RecordFacts } from './environment-ledger.js';
 import * as messages from './messages.js';
 import { environmentPolicy } from './policy.js';
+import { describeFailure } from './failures.js';
 import { failedOutcome, promotion, promotionChild } from './promotion.js';
 import { ReleaseMessenger } from './release-messenger.js';
 import type { EnvironmentPolicy } from '../activities/types.js';
@@ -45,6 +47,17 @@ const PATCH_ROLLBACK_THROUGH_FREEZE = 'environment-rollback-through-freeze';
  * Older runs went by arrival alone.
  */
 const PATCH_NEWEST_RELEASE_WINS = 'environment-newest-release-wins';
+/**
+ * A promotion whose rollback was refused (RollbackConflict: someone else changed the overlay in
+ * between) leaves the environment needing a person: recorded, shown, carried, and promotions are
+ * refused until someone resolves it. Older runs went on as if nothing were amiss.
+ */
+const PATCH_ROLLBACK_CONFLICT_NEEDS_PERSON = 'environment-rollback-conflict-needs-person';
+/**
+ * A request withdrawn by its own release leaves its followers (other releases of the same build)
+ * unanswered: the first becomes the head and runs. Older runs answered them "cancelled" too.
+ */
+const PATCH_FOLLOWER_OUTLIVES_LEADER = 'environment-follower-outlives-cancelled-leader';
 /** The gate an override waits at when its environment has none of its own. */
 const OVERRIDE_APPROVAL = { required: true, timeout: 24 * 3_600_000, count: 1, fourEyes: true, channels: ['github', 'cli', 'ui'] as Array<'github' | 'cli' | 'ui'> };
 
@@ -73,6 +86,8 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
     waiting: ledger.waiting ? ledger.view(ledger.waiting) : undefined,
     recent: [...ledger.recent],
     ...(ledger.newest ? { newest: ledger.newest } : {}),
+    ...(ledger.attention ? { attention: ledger.attention } : {}),
+    ...(ledger.resolutions.length > 0 ? { resolutions: [...ledger.resolutions] } : {}),
   }));
 
   setHandler(messages.requestPromotionSignal, (request) => {
@@ -91,11 +106,14 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
     const withdrawal = ledger.withdraw(requestId, workflowNow(), {
       followers: () => patched(PATCH_WITHDRAW_FOLLOWER),
       unseen: () => patched(PATCH_WITHDRAW_UNSEEN),
+      handOver: () => patched(PATCH_FOLLOWER_OUTLIVES_LEADER),
     });
     if (withdrawal.kind === 'in-flight') inFlightScope?.cancel();
   });
 
   handleApprovalDecisions(ledger, where);
+  // Shown at once when idle; a request in flight shows its own gate until it finishes.
+  handleResolutions(ledger, where, () => ledger.head === undefined && markIdle());
 
   for (;;) {
     await condition(() => ledger.head !== undefined || shouldContinueAsNew());
@@ -110,7 +128,13 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
     lastRequest = head;
     facts = {};
     const outcome = await runRequest(head);
-    answer(ledger.finishHead(outcome, workflowNow(), facts));
+    // Its rollback was refused: nothing more is written here until a person has looked.
+    const attention = attentionAfter(head, outcome, workflowNow());
+    if (attention && patched(PATCH_ROLLBACK_CONFLICT_NEEDS_PERSON)) {
+      ledger.attention = attention;
+      facts.notes = [...(facts.notes ?? []), `left ${where} needing a person: ${attention.reason}`];
+    }
+    answer(ledger.finishHead(outcome, workflowNow(), facts, { handOver: () => patched(PATCH_FOLLOWER_OUTLIVES_LEADER) }));
     promotionsThisRun++;
     markIdle();
   }
@@ -133,6 +157,11 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
       head = admitted.request;
       facts.policyVersion = head.policyVersion;
       if (head.override) facts.notes = [`override by ${head.requestedBy}: ${head.override.reason}`];
+      if (ledger.attention && patched(PATCH_ROLLBACK_CONFLICT_NEEDS_PERSON)) {
+        const refusal = attentionRefusal(ledger.attention, head);
+        if (refusal) return { outcome: 'refused', reason: refusal };
+        facts.notes = [...(facts.notes ?? []), `runs although ${where} needs a person: its policy lets an explicit ${head.kind === 'rollback' ? 'rollback' : 'override'} past that (rollback.afterConflict: allow)`];
+      }
     }
     // Said in the record: this request takes the environment back past a newer release, on purpose.
     if (newer && patched(PATCH_NEWEST_RELEASE_WINS)) facts.notes = [...(facts.notes ?? []), goesBackPast(head, newer)];
@@ -181,9 +210,19 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
           }),
         ));
       ledger.deployed(head, result.gitopsCommit, workflowNow());
+      // An explicit request the policy let past a need for a person went through: a person chose what runs here now.
+      if (ledger.attention && patched(PATCH_ROLLBACK_CONFLICT_NEEDS_PERSON)) {
+        const resolution = ledger.resolve({
+          by: head.requestedBy ?? head.replyTo,
+          reason: head.override?.reason ?? `explicit rollback to ${buildLabel(head)}`,
+          via: head.kind === 'rollback' ? 'rollback' : 'override',
+          releaseId: head.replyTo,
+        }, workflowNow());
+        if (resolution) facts.notes = [...(facts.notes ?? []), clearedNote(resolution)];
+      }
       return { outcome: 'promoted', gitopsCommit: result.gitopsCommit, previousImages: result.previousImages, alreadyDeployed: false };
     } catch (err) {
-      return isCancellation(err) || isWithdrawn() ? { outcome: 'cancelled' } : failedOutcome(err);
+      return isCancellation(err) || isWithdrawn() ? { outcome: 'cancelled' } : withRollbackFailure(failedOutcome(err), err);
     } finally {
       inFlightScope = undefined;
     }
@@ -205,12 +244,19 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
   /** Search attributes and details of an idle environment (app and environment named once per run). */
   function markIdle(): void {
     const current = ledger.current;
+    const attention = ledger.attention;
     upsertSearchAttributes([
       ...(promotionsThisRun === 0 ? [{ key: SA_APP, value: app }, { key: SA_ENVIRONMENT, value: envName }] : []),
-      { key: SA_STAGE, value: 'idle' },
+      // Found in the UI with SlipwayStage = "needs-person".
+      { key: SA_STAGE, value: attention ? 'needs-person' : 'idle' },
       ...(current?.version ? [{ key: SA_VERSION, value: current.version }] : []),
     ]);
-    setCurrentDetails(current ? `running ${current.version ?? shortSha(current.commit)} (gitops ${shortSha(current.gitopsCommit)}); idle` : 'nothing deployed by Slipway yet; idle');
+    const running = current ? `running ${current.version ?? shortSha(current.commit)} (gitops ${shortSha(current.gitopsCommit)})` : 'nothing deployed by Slipway yet';
+    setCurrentDetails(
+      attention
+        ? `**needs a person** since ${new Date(attention.since).toISOString()}: ${attention.reason}\n\nclear it with: slipway resolve ${app} ${envName} --reason "…"\n\nlast known: ${running}`
+        : `${running}; idle`,
+    );
   }
 
   function shouldContinueAsNew(): boolean {
@@ -218,4 +264,18 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
     const limit = policy?.engine.historyPerEnvironment ?? (ledger.head ?? lastRequest)?.engine?.historyPerEnvironment ?? 20;
     return ledger.pending.length < 2 && ledger.gate === undefined && (promotionsThisRun >= limit || workflowInfo().continueAsNewSuggested);
   }
+}
+
+/**
+ * A failed promotion's outcome with what its rollback met, when the promotion says so (its failure
+ * details carry `rollbackError` and `rollbackFailureType`; older promotions carry neither).
+ */
+function withRollbackFailure(outcome: PromotionOutcome, err: unknown): PromotionOutcome {
+  if (outcome.outcome !== 'failed' || outcome.rolledBack) return outcome;
+  const details = describeFailure(err).details as { rollbackError?: unknown; rollbackFailureType?: unknown } | undefined;
+  return {
+    ...outcome,
+    ...(typeof details?.rollbackError === 'string' && outcome.rollbackError === undefined ? { rollbackError: details.rollbackError } : {}),
+    ...(typeof details?.rollbackFailureType === 'string' && outcome.rollbackFailureType === undefined ? { rollbackFailureType: details.rollbackFailureType } : {}),
+  };
 }

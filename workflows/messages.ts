@@ -5,11 +5,13 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
   ApprovalDecision,
+  AttentionResolution,
   EnvironmentProgress,
   EnvironmentState,
   PromotionReply,
   PromotionRequest,
   ReleaseStatus,
+  ResolveAttention,
 } from './types.js';
 
 // release workflow
@@ -25,3 +27,6 @@ export const approveUpdate = defineUpdate<{ requestId: string; version?: string 
 export const rejectUpdate = defineUpdate<{ requestId: string; version?: string }, [ApprovalDecision]>('reject');
 export const approveSignal = defineSignal<[ApprovalDecision]>('approveBySignal');
 export const rejectSignal = defineSignal<[ApprovalDecision]>('rejectBySignal');
+/** Clears an environment's need for a person (`slipway resolve`), recorded with who and why. */
+export const resolveAttentionUpdate = defineUpdate<AttentionResolution, [ResolveAttention]>('resolveAttention');
+export const resolveAttentionSignal = defineSignal<[ResolveAttention]>('resolveAttentionBySignal');

@@ -54,6 +54,9 @@ export interface PromotionFailureDetails {
   failureType: string;
   rolledBack: boolean;
   rollbackCommit?: string;
+  /** When the rollback failed: why, and its failure type (RollbackConflict: someone else changed the overlay; nothing was written). */
+  rollbackError?: string;
+  rollbackFailureType?: string;
 }
 
 export async function promotion({ request, running, sequence, epoch }: PromotionWorkflowInput): Promise<PromotionResult> {
@@ -197,13 +200,14 @@ export async function promotion({ request, running, sequence, epoch }: Promotion
     const failure = describeFailure(err);
     let rolledBack = true;
     let rollbackError: string | undefined;
+    let rollbackFailureType: string | undefined;
     await CancellationScope.nonCancellable(async () => {
       for (const compensate of compensations.reverse()) {
         try {
           await compensate();
         } catch (compensationErr) {
           rolledBack = false;
-          rollbackError = describeFailure(compensationErr).reason;
+          ({ reason: rollbackError, type: rollbackFailureType } = describeFailure(compensationErr));
         }
       }
       await reportDeployment('failure', failure.reason.slice(0, 140));
@@ -215,7 +219,13 @@ export async function promotion({ request, running, sequence, epoch }: Promotion
       );
     });
     if (isCancellation(err)) throw err;
-    const details: PromotionFailureDetails = { reason: failure.reason, failureType: failure.type, rolledBack, rollbackCommit };
+    const details: PromotionFailureDetails = {
+      reason: failure.reason,
+      failureType: failure.type,
+      rolledBack,
+      rollbackCommit,
+      ...(rolledBack ? {} : { rollbackError, rollbackFailureType }),
+    };
     throw ApplicationFailure.create({
       type: 'PromotionFailed',
       nonRetryable: true,

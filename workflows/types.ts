@@ -121,7 +121,17 @@ export interface ReleaseResult {
 
 export type PromotionOutcome =
   | { outcome: 'promoted'; gitopsCommit: string; previousImages: ImageSetting[]; alreadyDeployed: boolean }
-  | { outcome: 'failed'; reason: string; failureType: string; rolledBack: boolean; rollbackCommit?: string }
+  | {
+      outcome: 'failed';
+      reason: string;
+      failureType: string;
+      rolledBack: boolean;
+      rollbackCommit?: string;
+      /** Why the rollback failed, when it did (a RollbackConflict names the commit in between and its author). */
+      rollbackError?: string;
+      /** The rollback's failure type: `RollbackConflict` leaves the environment needing a person. */
+      rollbackFailureType?: string;
+    }
   | { outcome: 'superseded'; by: string }
   | { outcome: 'rejected'; by: string; reason?: string }
   | { outcome: 'approval-timed-out'; after: number }
@@ -177,6 +187,51 @@ export interface NewestRelease {
   version?: string;
 }
 
+/**
+ * Why an environment needs a person: a promotion failed and its rollback was refused because
+ * someone else changed the overlay in between (a hotfix, a pin). Nothing was written; what runs
+ * there is nobody's known build until a person says so. Set until it is resolved.
+ */
+export interface EnvironmentAttention {
+  /** What the person is to look at, in words: the refused rollback, naming the commit in between and its author. */
+  reason: string;
+  /** The rollback's failure type (`RollbackConflict`). */
+  failureType: string;
+  /** The commit that changed the overlay after the promotion wrote it, and its author, when the failure names them. */
+  interveningCommit?: string;
+  interveningAuthor?: string;
+  /** The request whose rollback was refused, its release and build. */
+  requestId: string;
+  releaseId: string;
+  commit: string;
+  version?: string;
+  /** Why that promotion was being rolled back. */
+  promotionFailure: string;
+  /** Epoch ms when it was set. */
+  since: number;
+}
+
+/** A need for a person that was cleared: who cleared it, why, and how. */
+export interface AttentionResolution {
+  attention: EnvironmentAttention;
+  by: string;
+  reason: string;
+  /** `resolve`: `slipway resolve` (cli) or the Temporal UI's signal (ui); `rollback`/`override`: a request the policy lets through, once it succeeded. */
+  via: 'resolve' | 'rollback' | 'override';
+  channel?: 'cli' | 'ui';
+  /** The release whose success cleared it (for `rollback` and `override`). */
+  releaseId?: string;
+  at: number;
+}
+
+/** What a person sends to clear an environment's need for one. */
+export interface ResolveAttention {
+  /** Who clears it (shown in status and history). */
+  by: string;
+  /** Why it is safe to go on: what they checked or decided about the commit in between. */
+  reason: string;
+}
+
 export interface QueuedRequestView {
   requestId: string;
   releaseId: string;
@@ -196,6 +251,10 @@ export interface EnvironmentState {
   recent: DeploymentRecord[];
   /** The newest release that completed there (absent until a release that sends its start time does). */
   newest?: NewestRelease;
+  /** Set while the environment needs a person: automated promotions are refused until it is resolved. */
+  attention?: EnvironmentAttention;
+  /** The needs for a person cleared there, newest first (the last few). */
+  resolutions?: AttentionResolution[];
 }
 
 export interface EnvironmentWorkflowInput {
@@ -212,6 +271,9 @@ export interface EnvironmentWorkflowInput {
     sequence: number;
     /** The newest release that completed there, so an older one stays refused in the next run. */
     newest?: NewestRelease;
+    /** The environment's need for a person, so the next run keeps refusing until it is resolved. */
+    attention?: EnvironmentAttention;
+    resolutions?: AttentionResolution[];
   };
 }
 

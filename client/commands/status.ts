@@ -28,6 +28,7 @@ export function registerStatusCommands(program: Command, context: () => CliConte
       for (const state of states) {
         const current = state.current ? `${state.current.version ?? shortSha(state.current.commit)} (gitops ${shortSha(state.current.gitopsCommit)})` : '—';
         ctx.print(`${state.app}/${state.environment}: ${current}`);
+        for (const line of attentionLines(state, now)) ctx.print(line);
         if (state.inFlight) ctx.print(`  in flight: ${buildLabel(state.inFlight)} — ${state.inFlight.phase}${state.inFlight.detail ? `: ${state.inFlight.detail}` : ''} (${formatDuration(now - state.inFlight.since)})`);
         if (state.waiting) ctx.print(`  waiting:   ${buildLabel(state.waiting)} (${state.waiting.releaseId})`);
       }
@@ -62,8 +63,23 @@ export function registerStatusCommands(program: Command, context: () => CliConte
           ].filter(Boolean);
           if (facts.length > 0) ctx.print(`      ${facts.join('; ')}`);
         }
+        for (const r of state.resolutions ?? []) {
+          ctx.print(`  ${new Date(r.at).toISOString()}  resolved by ${r.channel ? `${r.channel}:` : ''}${r.by} (${r.via}${r.releaseId ? ` ${r.releaseId}` : ''}): ${r.reason}`);
+          ctx.print(`      needed a person since ${new Date(r.attention.since).toISOString()}: ${r.attention.reason}`);
+        }
       }
     });
+}
+
+/** What a person must look at before the environment takes promotions again, with how to clear it. */
+export function attentionLines(state: EnvironmentState, now: number): string[] {
+  const a = state.attention;
+  if (!a) return [];
+  const who = a.interveningCommit ? ` (${shortSha(a.interveningCommit)}${a.interveningAuthor ? ` by ${a.interveningAuthor}` : ''})` : '';
+  return [
+    `  NEEDS A PERSON since ${new Date(a.since).toISOString()} (${formatDuration(Math.max(0, now - a.since))})${who}: ${a.reason}`,
+    `  promotions are refused until it is cleared: slipway resolve ${state.app} ${state.environment} --reason "…"`,
+  ];
 }
 
 /** An environment nothing was promoted to yet reads as empty. */

@@ -31,6 +31,12 @@ export interface WorldRules {
   badTags?: string[];
   /** How long an application takes to become healthy. */
   healthDelayMs?: number;
+  /**
+   * Overlays someone committed to by hand after a promotion wrote them: a guarded rollback there
+   * fails RollbackConflict naming that commit and its author, as the gitops activity does, and
+   * writes nothing.
+   */
+  handCommits?: Record<string, { commit: string; author: string; subject: string }>;
 }
 
 export type Effect =
@@ -157,7 +163,14 @@ export class FakeWorld {
         }
         return { commit: world.head(), images: imageNames.map((n) => images.find((i) => i.name === n) ?? { name: n }) };
       },
-      async writeOverlayImages({ overlay, images, context }) {
+      async writeOverlayImages({ overlay, images, context, guard }) {
+        const hand = guard ? world.rules().handCommits?.[overlay] : undefined;
+        if (hand) {
+          throw ApplicationFailure.nonRetryable(
+            `${overlay}/kustomization.yaml: not rolled back — the overlay no longer holds what this promotion wrote; last changed by ${hand.commit} (${hand.author}: "${hand.subject}"). Nothing was written; a person decides what runs here`,
+            FailureType.RollbackConflict,
+          );
+        }
         return world.locked(() => {
           const current = world.overlayImages(overlay);
           const merged = current.map((c) => images.find((i) => i.name === c.name) ?? c);

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ApprovalWait, approvalRules } from '../../workflows/approvals.js';
-import { EnvironmentLedger, RECENT_KEPT, recordedOutcome } from '../../workflows/environment-ledger.js';
+import { attentionAfter, attentionRefusal, interveningCommit, resolveProblem } from '../../workflows/environment-attention.js';
+import { EnvironmentLedger, RECENT_KEPT, RESOLUTIONS_KEPT, recordedOutcome } from '../../workflows/environment-ledger.js';
 import type { PromotionOutcome, PromotionRequest } from '../../workflows/types.js';
 
 let clock = 1_000;
@@ -375,5 +376,166 @@ describe('environment ledger: a newer release wins over an older one', () => {
     ledger.finishHead(promoted, now());
     expect(ledger.newest?.startedAt).toBe(arrival);
     expect(ledger.receive(aged('release/later', 'ccc', now()), now()).kind).toBe('queued');
+  });
+});
+
+describe('environment ledger: followers of a request its own release withdrew', () => {
+  const cancelled: PromotionOutcome = { outcome: 'cancelled' };
+
+  it('makes the first follower of a withdrawn head the new head, instead of answering it "cancelled"; the others follow it', () => {
+    const ledger = new EnvironmentLedger();
+    const leader = request('release/l', 'aaa');
+    const first = request('promote/f1', 'aaa');
+    const second = request('promote/f2', 'aaa');
+    const waiting = request('release/w', 'bbb');
+    ledger.receive(leader, now());
+    ledger.receive(first, now());
+    ledger.receive(second, now());
+    ledger.receive(waiting, now());
+    expect(ledger.withdraw(leader.requestId, now(), allVersioned)).toEqual({ kind: 'in-flight' });
+
+    expect(ledger.finishHead(cancelled, now())).toEqual([{ request: leader, outcome: cancelled }]);
+    expect(ledger.pending).toEqual([first, waiting]);
+    expect(ledger.isWithdrawn(first.requestId)).toBe(false);
+    expect(ledger.recent.map((r) => [r.releaseId, r.outcome])).toEqual([['release/l', 'cancelled']]);
+    // The follower runs, and answers the one still following with its own outcome.
+    expect(ledger.finishHead(promoted, now())).toEqual([
+      { request: first, outcome: promoted },
+      { request: second, outcome: promoted },
+    ]);
+    expect(ledger.head).toBe(waiting);
+  });
+
+  it('hands a withdrawn head to its follower where the run is versioned for it; runs recorded before, and a head nobody withdrew, answer all "cancelled"', () => {
+    const leader = request('release/l', 'aaa');
+    const follower = request('promote/f', 'aaa');
+    const ledger = new EnvironmentLedger();
+    ledger.receive(leader, now());
+    ledger.receive(follower, now());
+    ledger.withdraw(leader.requestId, now(), allVersioned);
+    expect(ledger.finishHead(cancelled, now(), {}, { handOver: () => true }).map((a) => a.request)).toEqual([leader]);
+    expect(ledger.head).toBe(follower);
+
+    const older = new EnvironmentLedger();
+    older.receive(leader, now());
+    older.receive(follower, now());
+    older.withdraw(leader.requestId, now(), allVersioned);
+    expect(older.finishHead(cancelled, now(), {}, { handOver: () => false }).map((a) => a.request)).toEqual([leader, follower]);
+    expect(older.pending).toEqual([]);
+
+    // A promotion cancelled in the Temporal UI, not withdrawn by its release: the build's deployment was stopped for all.
+    const stopped = new EnvironmentLedger();
+    stopped.receive(leader, now());
+    stopped.receive(follower, now());
+    expect(stopped.finishHead(cancelled, now()).map((a) => a.request)).toEqual([leader, follower]);
+    expect(stopped.pending).toEqual([]);
+  });
+
+  it('gives a withdrawn waiting request’s place to its first follower, which then runs', () => {
+    const ledger = new EnvironmentLedger();
+    const head = request('release/a', 'aaa');
+    const waiting = request('release/b', 'bbb');
+    const follower = request('promote/b2', 'bbb');
+    ledger.receive(head, now());
+    ledger.receive(waiting, now());
+    expect(ledger.receive(follower, now())).toEqual({ kind: 'follower', of: waiting });
+    expect(ledger.withdraw(waiting.requestId, now(), allVersioned)).toEqual({ kind: 'removed', request: waiting });
+    expect(ledger.pending).toEqual([head, follower]);
+    expect(ledger.recent[0]).toMatchObject({ releaseId: 'release/b', outcome: 'cancelled' });
+    ledger.finishHead(promoted, now());
+    expect(ledger.finishHead(promoted, now())).toEqual([{ request: follower, outcome: promoted }]);
+  });
+});
+
+describe('environment ledger: a refused rollback leaves the environment needing a person', () => {
+  const conflictText =
+    'overlays/production/kustomization.yaml: not rolled back — the overlay holds todoapp/web:hotfix7, not todoapp/web:bad0001 as this promotion wrote it; ' +
+    'last changed by 3b1f9c0d2e4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c (On Call <oncall@todoapp.example>: "hotfix: pin the web image"). Nothing was written; a person decides what runs here';
+  const refused: PromotionOutcome = {
+    outcome: 'failed', reason: 'todoapp-production is Degraded', failureType: 'ApplicationDegraded', rolledBack: false,
+    rollbackError: conflictText, rollbackFailureType: 'RollbackConflict',
+  };
+  const allow = { name: 'production', rollback: { freeze: 'ignore', approval: false, afterConflict: 'allow' } } as PromotionRequest['environment'];
+
+  it('needs a person after a RollbackConflict, naming the commit in between, its author and since when; not after other failures', () => {
+    const bad = request('release/bad', 'bad', { version: '1.5.0' });
+    const at = now();
+    expect(attentionAfter(bad, refused, at)).toEqual({
+      reason: `the rollback of 1.5.0 (bad0000) (release/bad) was refused: ${conflictText}`,
+      failureType: 'RollbackConflict',
+      interveningCommit: '3b1f9c0d2e4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c',
+      interveningAuthor: 'On Call <oncall@todoapp.example>',
+      requestId: bad.requestId,
+      releaseId: 'release/bad',
+      commit: bad.commit,
+      version: '1.5.0',
+      promotionFailure: 'todoapp-production is Degraded',
+      since: at,
+    });
+    expect(attentionAfter(bad, { ...refused, rolledBack: true, rollbackFailureType: undefined, rollbackError: undefined }, at)).toBeUndefined();
+    expect(attentionAfter(bad, { ...refused, rollbackFailureType: 'HealthDeadlineExceeded' }, at)).toBeUndefined();
+    expect(attentionAfter(bad, promoted, at)).toBeUndefined();
+    expect(interveningCommit('not rolled back; nothing names a commit')).toEqual({});
+  });
+
+  it('refuses automated promotions with the reason and how to clear it; explicit ones only where the policy says afterConflict: allow', () => {
+    const attention = attentionAfter(request('release/bad', 'bad'), refused, now())!;
+    const automated = attentionRefusal(attention, request('release/next', 'ccc'));
+    expect(automated).toMatch(/^todoapp\/production needs a person since \d{4}-.*Z: the rollback of bad0000 \(release\/bad\) was refused: .*last changed by 3b1f9c0/);
+    expect(automated).toMatch(/Promotions are refused until someone clears it \(slipway resolve todoapp production --reason "…"\)$/);
+    const rollback = request('rollback/x', 'aaa', { kind: 'rollback' });
+    const override = request('promote/x', 'ccc', { override: { reason: 'the hotfix is in this build' }, requestedBy: 'alice' });
+    // Default (absent) is refuse: a person resolves first.
+    expect(attentionRefusal(attention, rollback)).toMatch(/rollback\.afterConflict: refuse\) lets no rollback or override past that/);
+    expect(attentionRefusal(attention, override)).toMatch(/rollback\.afterConflict: refuse/);
+    expect(attentionRefusal(attention, { ...rollback, environment: allow })).toBeUndefined();
+    expect(attentionRefusal(attention, { ...override, environment: allow })).toBeUndefined();
+    expect(attentionRefusal(attention, { ...request('release/next', 'ccc'), environment: allow })).toMatch(/or an explicit slipway rollback \/ promote --force\)$/);
+    expect(attentionRefusal(undefined, request('release/next', 'ccc'))).toBeUndefined();
+  });
+
+  it('carries the need for a person across continue-as-new, and records who cleared it, why and how', () => {
+    const ledger = new EnvironmentLedger();
+    const bad = request('release/bad', 'bad');
+    ledger.receive(bad, now());
+    ledger.finishHead(refused, now());
+    ledger.attention = attentionAfter(bad, refused, now());
+    const next = new EnvironmentLedger(JSON.parse(JSON.stringify(ledger.carry())));
+    expect(next.attention).toEqual(ledger.attention);
+
+    expect(resolveProblem(next.attention, { by: ' ', reason: 'checked' }, 'todoapp/production')).toMatch(/must say who/);
+    expect(resolveProblem(next.attention, { by: 'alice', reason: '' }, 'todoapp/production')).toMatch(/must give its reason/);
+    expect(resolveProblem(next.attention, { by: 'alice', reason: 'the hotfix stays' }, 'todoapp/production')).toBeUndefined();
+    const at = now();
+    const resolution = next.resolve({ by: 'alice', reason: 'the hotfix stays', via: 'resolve', channel: 'cli' }, at);
+    expect(resolution).toEqual({ attention: ledger.attention, by: 'alice', reason: 'the hotfix stays', via: 'resolve', channel: 'cli', at });
+    expect(next.attention).toBeUndefined();
+    expect(resolveProblem(next.attention, { by: 'alice', reason: 'again' }, 'todoapp/production')).toBe('todoapp/production does not need a person: there is nothing to resolve');
+    expect(next.resolve({ by: 'bob', reason: 'again', via: 'resolve' }, now())).toBeUndefined();
+    const after = new EnvironmentLedger(JSON.parse(JSON.stringify(next.carry())));
+    expect(after.attention).toBeUndefined();
+    expect(after.resolutions).toEqual([resolution]);
+
+    for (let i = 0; i < RESOLUTIONS_KEPT + 3; i++) {
+      after.attention = { ...ledger.attention!, since: i };
+      after.resolve({ by: `p${i}`, reason: 'ok', via: 'resolve' }, now());
+    }
+    expect(after.resolutions).toHaveLength(RESOLUTIONS_KEPT);
+    expect(after.resolutions[0]!.by).toBe(`p${RESOLUTIONS_KEPT + 2}`);
+  });
+
+  it('does not answer "already running" while a person is needed: the request queues, to be answered at the head', () => {
+    const ledger = new EnvironmentLedger();
+    const good = request('release/good', 'aaa');
+    ledger.receive(good, now());
+    ledger.deployed(good, 'g1', now());
+    ledger.finishHead(promoted, now());
+    const bad = request('release/bad', 'bad');
+    ledger.receive(bad, now());
+    ledger.finishHead(refused, now());
+    ledger.attention = attentionAfter(bad, refused, now());
+    const again = request('release/good-again', 'aaa');
+    expect(ledger.receive(again, now())).toEqual({ kind: 'queued', superseded: [], behind: undefined });
+    expect(ledger.head).toBe(again);
   });
 });
