@@ -229,6 +229,8 @@ export interface CommandBuildInput {
   commit: string;
   app: string;
   timeoutMs: number;
+  /** Names of the worker's variables the policy passes to this command; the build sees no others. */
+  env?: string[];
 }
 
 export interface BuildResult {
@@ -494,9 +496,26 @@ export interface EnvironmentStateLike {
   recent: Array<{ commit: string; releaseId: string; outcome: string; reason?: string }>;
 }
 
+/** Which run of the environment workflow took a request (older workers returned nothing). */
+export interface PromotionDelivered {
+  runId: string;
+}
+
+export interface EnvironmentAliveInput {
+  app: string;
+  environment: string;
+  /** The run that took the request (PromotionDelivered.runId): its chain (continue-as-new, reset) must still run. */
+  runId?: string;
+}
+
+/** Whether an environment workflow can still answer a request it took, and if not, why. */
+export type EnvironmentLiveness = { alive: true } | { alive: false; reason: string };
+
 export interface ControlActivities {
   /** Asks the environment workflow to run a promotion, starting it if needed (signal-with-start). */
-  requestPromotion(input: PromotionRequest): Promise<void>;
+  requestPromotion(input: PromotionRequest): Promise<PromotionDelivered | void>;
+  /** Whether the environment workflow that took a request still runs (describes it; only reads). */
+  environmentAlive(input: EnvironmentAliveInput): Promise<EnvironmentLiveness>;
   /**
    * Takes a request back, starting the environment workflow if it is not running yet
    * (signal-with-start), so that a request still on its way finds the withdrawal there first.

@@ -14,6 +14,7 @@ import { compareCounts } from '../activities/backup/activities.js';
 import { parseDatabaseUrl, redact, withDatabase, type DatabaseTarget } from '../activities/backup/connection.js';
 import { countRows, createDatabase, databaseExists, listTables, withClient } from '../activities/backup/pg-client.js';
 import { restoreDatabase } from '../activities/backup/pg-tools.js';
+import { refuseSystemDatabase } from '../activities/backup/system-databases.js';
 import { assertSafeRef, type BackupManifest, type BackupStore } from '../activities/backup/store.js';
 import type { backup, BackupResult } from '../workflows/backup.js';
 import { desiredBackupSchedules } from './schedules.js';
@@ -114,6 +115,8 @@ async function chooseBackup(options: RestoreOptions): Promise<BackupManifest> {
 
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
   const target: DatabaseTarget = parseDatabaseUrl(options.intoUrl, 'the restore target');
+  // Before anything is created or written: a template's rows would be copied into every new database.
+  await refuseSystemDatabase(target);
   const manifest = await chooseBackup(options);
   const ref = { app: options.app, environment: options.environment, id: manifest.id };
 

@@ -5,9 +5,10 @@
  */
 import { parseDocument, LineCounter } from 'yaml';
 import { z } from 'zod';
-import { parseDuration } from '../core/duration.js';
+import { durationProblem, parseDuration } from '../core/duration.js';
 import { parseCron, CronError } from '../core/cron.js';
 import { urlCredentialProblem } from '../core/redact-url.js';
+import { findAliasProblem, MAX_EXPANDED_NODES } from './yaml-aliases.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -25,7 +26,7 @@ export class ConfigError extends Error {
 const duration = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);
   if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `expected a duration like 30s, 5m, 24h or 1h30m, got "${text}"` });
+    ctx.addIssue({ code: 'custom', message: durationProblem(text)! });
     return z.NEVER;
   }
   return ms;
@@ -34,6 +35,9 @@ const duration = z.string().transform((text, ctx) => {
 const envVarName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the name of an environment variable (letters, digits, _)');
+
+/** What every build command is given by Slipway itself, never taken from the worker. */
+const BUILD_OWN_VARIABLES = ['HOME', 'TMPDIR', 'SLIPWAY_COMMIT', 'SLIPWAY_APP'];
 
 const cronExpression = z.string().superRefine((text, ctx) => {
   try {
@@ -174,7 +178,16 @@ const appSchema = z
             timeout: duration.prefault('30m'),
           }),
         }),
-        z.strictObject({ command: z.string().min(1), timeout: duration.prefault('30m') }),
+        z.strictObject({
+          command: z.string().min(1),
+          timeout: duration.prefault('30m'),
+          /**
+           * The worker's variables the command may see (e.g. `[NPM_TOKEN]`). A build runs the released
+           * commit's own code, so it gets nothing else of the worker's: only PATH, LANG, a scratch HOME
+           * and TMPDIR, SLIPWAY_COMMIT and SLIPWAY_APP (activities/build/build-env.ts).
+           */
+          env: z.array(envVarName.refine((n) => !BUILD_OWN_VARIABLES.includes(n), { message: 'set by Slipway for every build; it cannot be passed through' })).optional(),
+        }),
       ])
       .default('none'),
     tag: z
@@ -264,6 +277,11 @@ export const configSchema = z.strictObject({
       stepTimeout: duration.prefault('5m'),
       /** Promotions an environment workflow runs before continuing as new. */
       historyPerEnvironment: z.number().int().min(1).max(1000).default(20),
+      /**
+       * How often a release waiting on an environment's answer checks that the environment
+       * workflow is still running (5m when absent); one that is gone fails the release.
+       */
+      livenessCheck: duration.optional(),
     })
     .prefault({}),
   apps: z.record(name, appSchema).refine((apps) => Object.keys(apps).length > 0, 'expected at least one app'),
@@ -287,7 +305,16 @@ export function parseConfig(text: string, file: string): SlipwayConfig {
       doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}`, line: lineCounter.linePos(e.pos[0]).line })),
     );
   }
-  const result = configSchema.safeParse(doc.toJS() ?? {});
+  const aliases = findAliasProblem(doc);
+  if (aliases) throw new ConfigError(file, [{ path: formatPath(aliases.path), message: aliases.message, line: lineCounter.linePos(aliases.offset).line }]);
+  let data: unknown;
+  try {
+    // The library's own alias guard stays on, as a backstop to the count above.
+    data = doc.toJS({ maxAliasCount: MAX_EXPANDED_NODES });
+  } catch (err) {
+    throw new ConfigError(file, [{ path: '', message: `YAML: ${(err as Error).message}` }]);
+  }
+  const result = configSchema.safeParse(data ?? {});
   if (result.success) return result.data;
   throw new ConfigError(
     file,

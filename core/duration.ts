@@ -5,12 +5,32 @@
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
 
-/** Parses a duration string into milliseconds, or returns undefined when it is not one. */
+/**
+ * The longest duration accepted: a year and a day covers every soak, approval, freeze window and
+ * timeout people mean, while `9…9d` (Infinity, or a timer Temporal refuses) is a typo, not a policy.
+ */
+export const MAX_DURATION_MS = 366 * UNIT_MS.d!;
+
+/** Parses a duration string into milliseconds, or returns undefined when it is not one (or is over the maximum). */
 export function parseDuration(text: string): number | undefined {
+  const parsed = readDuration(text);
+  return typeof parsed === 'number' ? parsed : undefined;
+}
+
+/** Why a text is not an accepted duration, or undefined when it is one. */
+export function durationProblem(text: string): string | undefined {
+  const parsed = readDuration(text);
+  return typeof parsed === 'string' ? parsed : undefined;
+}
+
+function readDuration(text: string): number | string {
   const trimmed = text.trim();
-  if (trimmed === '' || !/^(\d+(?:\.\d+)?(ms|s|m|h|d))+$/.test(trimmed)) return undefined;
+  const shown = trimmed.length > 40 ? `${trimmed.slice(0, 20)}…${trimmed.slice(-10)}` : trimmed;
+  if (trimmed === '' || !/^(\d+(?:\.\d+)?(ms|s|m|h|d))+$/.test(trimmed)) return `expected a duration like 30s, 5m, 24h or 1h30m, got "${shown}"`;
   let total = 0;
   for (const match of trimmed.matchAll(PART)) total += Number(match[1]) * UNIT_MS[match[2]!]!;
+  // Infinity is over the maximum too.
+  if (!(total <= MAX_DURATION_MS)) return `"${shown}" is longer than the longest duration allowed, ${formatDuration(MAX_DURATION_MS)}`;
   return Math.round(total);
 }
 

@@ -42,6 +42,44 @@ export function nextPatchVersion(existingTags: string[], format: string): string
 
 /** Whether a git tag name matches a glob like `v*.*.*` (only `*` is special). */
 export function tagMatchesPattern(pattern: string, tag: string): boolean {
-  const regex = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]+')}$`);
-  return regex.test(tag);
+  return matchTagGlob(pattern, tag).matched;
+}
+
+/**
+ * Matches a tag against a glob where `*` is one or more characters other than `/` and everything
+ * else is itself. Tags come from whoever can push one, so the match runs in one pass over the tag,
+ * keeping the set of pattern positions reached so far (a Thompson simulation): at most one step per
+ * character and position, never backtracking, where a regex with several stars can take time cubic
+ * in the tag. `steps` counts the positions looked at, so that bound can be checked.
+ */
+export function matchTagGlob(pattern: string, tag: string): { matched: boolean; steps: number } {
+  // Code units, as the regex compared them.
+  const n = pattern.length;
+  // reached[i]: the tag so far matches the first i pattern characters. From i, a star moves to i+1
+  // on one character other than /, and i+1 then stays on more of them while it is that star's.
+  let reached = new Uint8Array(n + 1);
+  let next = new Uint8Array(n + 1);
+  reached[0] = 1;
+  let steps = 0;
+  for (let c = 0; c < tag.length; c++) {
+    const ch = tag[c]!;
+    next.fill(0);
+    let alive = false;
+    for (let i = 0; i <= n; i++) {
+      if (!reached[i]) continue;
+      steps++;
+      if (i < n && (pattern[i] === '*' ? ch !== '/' : pattern[i] === ch)) {
+        next[i + 1] = 1;
+        alive = true;
+      }
+      if (i > 0 && pattern[i - 1] === '*' && ch !== '/') {
+        next[i] = 1;
+        alive = true;
+      }
+    }
+    // Nothing left that could match: the rest of the tag need not be read.
+    if (!alive) return { matched: false, steps };
+    [reached, next] = [next, reached];
+  }
+  return { matched: reached[n] === 1, steps };
 }

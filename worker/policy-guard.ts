@@ -1,9 +1,10 @@
 /**
  * The worker's last line of defence for its policy. Anyone who can call the Temporal API can start
  * any workflow type with any input, so an activity must never act on wiring it was handed — a git
- * remote, a token variable, a build command, a webhook variable, a database variable — unless the
- * worker's own policy holds exactly that wiring. Every activity call passes through here first; a
- * call with wiring the policy does not have is refused, non-retryable, before it touches anything.
+ * remote, a token variable, a build command or a variable passed to it, a webhook variable, a
+ * database variable — unless the worker's own policy holds exactly that wiring. Every activity
+ * call passes through here first; a call with wiring the policy does not have is refused,
+ * non-retryable, before it touches anything.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityExecuteInput, ActivityInterceptorsFactory, Next, ActivityInboundCallsInterceptor } from '@temporalio/worker';
@@ -11,21 +12,26 @@ import type { SlipwayConfig } from '../config/schema.js';
 import { FailureType } from '../activities/types.js';
 
 /** One piece of wiring an activity call asks for, as a comparable key. */
-export type Wiring = { kind: 'git' | 'source' | 'command' | 'notify' | 'database' | 'argocd' | 'http'; key: string };
+export type Wiring = { kind: 'git' | 'source' | 'command' | 'buildEnv' | 'notify' | 'database' | 'argocd' | 'http'; key: string };
 
 const gitKey = (g: { url: string; branch: string; tokenFromEnv?: string }) => `${g.url}#${g.branch}#${g.tokenFromEnv ?? ''}`;
 const sourceKey = (s: { repo: string; tokenFromEnv: string }) => `${s.repo.toLowerCase()}#${s.tokenFromEnv}`;
 const argoKey = (a: { application: string; namespace: string }) => `${a.namespace}/${a.application}`;
 const notifyKey = (c: unknown) => (typeof c === 'string' ? c : JSON.stringify(c));
+/** One variable an app's build command is given: tied to the app and the command, so another app's list does not count. */
+const buildEnvKey = (app: string, command: string, name: string) => JSON.stringify([app, command, name]);
 
 /** Everything a policy allows its activities to use. */
 export function allowedWiring(config: SlipwayConfig): Set<string> {
   const allowed = new Set<string>();
   const add = (w: Wiring) => allowed.add(`${w.kind}:${w.key}`);
   add({ kind: 'git', key: gitKey(config.gitops) });
-  for (const app of Object.values(config.apps)) {
+  for (const [appName, app] of Object.entries(config.apps)) {
     if (app.source) add({ kind: 'source', key: sourceKey({ repo: app.source.github, tokenFromEnv: app.source.tokenFromEnv }) });
-    if (typeof app.build === 'object' && 'command' in app.build) add({ kind: 'command', key: app.build.command });
+    if (typeof app.build === 'object' && 'command' in app.build) {
+      add({ kind: 'command', key: app.build.command });
+      for (const name of app.build.env ?? []) add({ kind: 'buildEnv', key: buildEnvKey(appName, app.build.command, name) });
+    }
     for (const env of app.environments) {
       add({ kind: 'argocd', key: argoKey(env.argocd) });
       for (const channel of Array.isArray(env.notify) ? env.notify : [env.notify]) add({ kind: 'notify', key: notifyKey(channel) });
@@ -58,7 +64,16 @@ export function wiringOf(activity: string, input: Input | undefined): Wiring[] {
     case 'reportDeployment':
       return [{ kind: 'source', key: sourceKey(input.source ?? {}) }];
     case 'runBuildCommand':
-      return [{ kind: 'command', key: String(input.command) }];
+      // Each variable asked for must be one the policy passes to this app's command. Asking for
+      // fewer (none: a release recorded before builds had a list) gives the build less, never more;
+      // anything but a list of names cannot match.
+      return [
+        { kind: 'command', key: String(input.command) },
+        ...(input.env === undefined ? [] : Array.isArray(input.env) ? input.env : [null]).map((name: unknown) => ({
+          kind: 'buildEnv' as const,
+          key: typeof name === 'string' ? buildEnvKey(String(input.app), String(input.command), name) : '',
+        })),
+      ];
     case 'httpCheck':
       return [{ kind: 'http', key: String(input.url) }];
     case 'notify':
@@ -82,6 +97,7 @@ const WIRING_WORDS: Record<Wiring['kind'], string> = {
   git: 'GitOps repository (url, branch, token variable)',
   source: 'source repository (repo, token variable)',
   command: 'build command',
+  buildEnv: "variables passed to the build command (the policy's build.env for that app)",
   notify: 'notification channel',
   database: 'database variable',
   argocd: 'Argo CD Application',

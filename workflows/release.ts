@@ -20,7 +20,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ControlActivities, NotificationKind } from '../activities/types.js';
+import type { ControlActivities, NotificationKind, PromotionDelivered } from '../activities/types.js';
 import { environmentWorkflowId, shortSha } from '../core/ids.js';
 import { imagesForCommit } from '../core/images.js';
 import { SA_APP, SA_ENVIRONMENT, SA_STAGE, SA_VERSION } from '../core/search-attributes.js';
@@ -47,6 +47,21 @@ const PATCH_REPLIES_MATCHED = 'release-replies-matched-to-request';
  * withdrawal reaches an environment workflow that its request (still on its way) has not started yet.
  */
 const PATCH_WITHDRAW_WITH_START = 'release-withdraw-with-start';
+/**
+ * Versioning: a release waiting for an environment's answer checks now and then that the
+ * environment workflow that took its request still runs, and fails naming it when it is gone.
+ */
+const PATCH_NOTICE_ENVIRONMENT_GONE = 'release-notices-environment-gone';
+/** How often, unless the worker's policy says otherwise (engine.livenessCheck). */
+const LIVENESS_CHECK_DEFAULT_MS = 5 * 60_000;
+const LIVENESS_CHECK_MIN_MS = 1_000;
+/**
+ * The checks space out (doubling) up to this, so a release waiting a day on an approval adds a
+ * few dozen events to its history, not a few hundred.
+ */
+const LIVENESS_CHECK_MAX_MS = 60 * 60_000;
+/** Versioning: a command build is given the variables the policy names for it (it sees no other of the worker's). */
+const PATCH_BUILD_ENV_FROM_POLICY = 'release-build-env-from-policy';
 
 export async function release(input: ReleaseInput): Promise<ReleaseResult> {
   const { commit } = input;
@@ -141,7 +156,7 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
             )
           : await waits.runBuildCommand.executeWithOptions(
               { ...waitStepOptions(pipeline.engine, timeout), summary: `build ${shortSha(commit)}: ${build.command}` },
-              [{ command: build.command, commit, app: pipeline.app, timeoutMs: timeout }],
+              [{ command: build.command, commit, app: pipeline.app, timeoutMs: timeout, ...(patched(PATCH_BUILD_ENV_FROM_POLICY) ? { env: build.env ?? [] } : {}) }],
             );
       done('build', result.url);
     }
@@ -171,7 +186,7 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
       Object.assign(status.environments.find((e) => e.environment === env.name)!, { phase: 'queued', since: workflowNow() });
       upsertSearchAttributes([{ key: SA_ENVIRONMENT, value: env.name }]);
       awaiting = { environment: env.name, requestId };
-      await steps.requestPromotion.executeWithOptions(
+      const delivered = await steps.requestPromotion.executeWithOptions(
         { ...controlStepOptions(), summary: `ask ${environmentWorkflowId(pipeline.app, env.name)} to promote ${version ?? shortSha(commit)}` },
         [{
           requestId,
@@ -192,7 +207,8 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
           ...(input.override ? { override: input.override } : {}),
         }],
       );
-      await condition(() => replies.has(env.name));
+      if (patched(PATCH_NOTICE_ENVIRONMENT_GONE)) await replyOrEnvironmentGone(env.name, delivered || undefined);
+      else await condition(() => replies.has(env.name));
       awaiting = undefined;
       const reply = replies.get(env.name)!;
       const progress = status.environments.find((e) => e.environment === env.name)!;
@@ -280,6 +296,40 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
   }
 
   // ------------------------------------------------------------------ helpers
+
+  /**
+   * Waits for the environment's answer, however long its gates take, while checking (first after
+   * `engine.livenessCheck`, then at doubling intervals up to an hour) that the environment workflow which took the request still runs: one
+   * that was terminated, cancelled or failed will never answer. The interval is the worker's
+   * policy's, never the request's (a release without a policy from the worker uses the default).
+   */
+  async function replyOrEnvironmentGone(environment: string, delivered: PromotionDelivered | undefined): Promise<void> {
+    const every = Math.max(LIVENESS_CHECK_MIN_MS, (policy ? pipeline.engine.livenessCheck : undefined) ?? LIVENESS_CHECK_DEFAULT_MS);
+    const workflowId = environmentWorkflowId(pipeline.app, environment);
+    let wait = every;
+    while (!(await condition(() => replies.has(environment), wait))) {
+      wait = Math.min(wait * 2, Math.max(every, LIVENESS_CHECK_MAX_MS));
+      let liveness;
+      try {
+        liveness = await steps.environmentAlive.executeWithOptions(
+          { ...controlStepOptions(), summary: `check that ${workflowId} still runs and can answer` },
+          [{ app: pipeline.app, environment, ...(delivered?.runId ? { runId: delivered.runId } : {}) }],
+        );
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        continue; // not knowing is no reason to give up a wait: ask again next time
+      }
+      // An answer that came in while asking counts; the environment may end right after sending it.
+      if (liveness.alive || replies.has(environment)) continue;
+      Object.assign(status.environments.find((e) => e.environment === environment)!, { phase: 'failed', detail: liveness.reason, since: workflowNow() });
+      fail(environment, liveness.reason);
+      throw ApplicationFailure.create({
+        type: 'EnvironmentGone',
+        nonRetryable: true,
+        message: `${environment}: ${liveness.reason} while this release waited for its answer, so no answer will come; see ${environment}'s overlay for what runs there`,
+      });
+    }
+  }
 
   function enter(stage: ReleaseStage, step: string, waitingFor: string): void {
     const s = status.steps.find((x) => x.name === step);

@@ -22,6 +22,7 @@ import { short } from './judge.js';
 import { describeRef, permanentFailure, statusCode, toActivityError } from './kube-errors.js';
 import { gitopsSlot, syncRequest, type SourceSlot } from './sources.js';
 import { SLIPWAY_USER, asksFor, decideSync, describeOperation, type SyncDecision } from './sync-request.js';
+import { customObjectsApi } from './kube-api.js';
 import { followApplication } from './watch-application.js';
 
 export interface RefreshDeps {
@@ -47,7 +48,7 @@ export function syncOperation(app: ArgoApplication, slot: SourceSlot | undefined
 
 export async function refreshApplication(deps: RefreshDeps | KubeConfig, input: RefreshInput): Promise<void> {
   const d: RefreshDeps = 'kubeConfig' in deps ? deps : { kubeConfig: deps };
-  const api = d.kubeConfig.makeApiClient(CustomObjectsApi);
+  const api = customObjectsApi(d.kubeConfig);
   if (!input.sync) {
     try {
       await mergePatch(api, input, refreshPatch());

@@ -4,10 +4,11 @@
  * resourceVersion seen (bookmarks included); a 410 Gone — that version is compacted away —
  * lists again. Runs until the signal aborts; every version of the object goes to onObject.
  */
-import { CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
+import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { sleep } from '../activity-context.js';
 import type { ArgoApplicationRef } from '../types.js';
 import { applicationApi, applicationsPath, type ArgoApplication } from './application.js';
+import { customObjectsApi } from './kube-api.js';
 import { isMissingObject, isRefused, permanentFailure, statusCode, toActivityError } from './kube-errors.js';
 
 export interface WatchApplicationOptions {
@@ -29,7 +30,7 @@ const notFound = (name: string) => Object.assign(new Error(`${name} not found`),
 const UNSERVED_GRACE_MS = 15_000;
 
 export async function watchApplication(o: WatchApplicationOptions): Promise<void> {
-  const api = o.kubeConfig.makeApiClient(CustomObjectsApi);
+  const api = customObjectsApi(o.kubeConfig);
   const watch = new Watch(o.kubeConfig);
   const fieldSelector = `metadata.name=${o.app.application}`;
   let resourceVersion: string | undefined;

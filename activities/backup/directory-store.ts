@@ -6,16 +6,34 @@
 import { randomUUID } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { assertSafeRef, assertSafeSegment, type BackupManifest, type BackupRef, type BackupStore, type StoredBackup } from './store.js';
+import { defaultLogger } from '../activity-context.js';
+import { assertSafeRef, assertSafeSegment, isSafeSegment, type BackupManifest, type BackupRef, type BackupStore, type StoredBackup } from './store.js';
 
 const DUMP = '.dump';
 const MANIFEST = '.manifest.json';
 
+export interface DirectoryStoreOptions {
+  /** Where a listing reports files it skipped; the activity's log inside an activity, else the console. */
+  warn?: (message: string) => void;
+}
+
+/**
+ * What one folder entry is: part of a backup (its id), a write still in progress, or a stray —
+ * anything else a person or a tool left there (`X (1).dump`, `notes.txt`, a folder).
+ */
+export function classifyEntry(name: string, isFile: boolean): { kind: 'backup'; id: string } | { kind: 'partial' } | { kind: 'stray' } {
+  if (isFile && name.includes('.partial-')) return { kind: 'partial' };
+  const id = name.endsWith(DUMP) ? name.slice(0, -DUMP.length) : name.endsWith(MANIFEST) ? name.slice(0, -MANIFEST.length) : undefined;
+  return isFile && id !== undefined && isSafeSegment(id) ? { kind: 'backup', id } : { kind: 'stray' };
+}
+
 export class DirectoryBackupStore implements BackupStore {
   readonly description: string;
+  private readonly warn: (message: string) => void;
 
-  constructor(readonly root: string) {
+  constructor(readonly root: string, options: DirectoryStoreOptions = {}) {
     this.description = `directory ${root}`;
+    this.warn = options.warn ?? ((message) => defaultLogger().warn(message));
   }
 
   private folder(app: string, environment: string): string {
@@ -85,18 +103,27 @@ export class DirectoryBackupStore implements BackupStore {
 
   async list(app: string, environment: string): Promise<StoredBackup[]> {
     const folder = this.folder(app, environment);
-    let names: string[];
+    let entries: Array<{ name: string; isFile(): boolean }>;
     try {
-      names = await readdir(folder);
+      entries = await readdir(folder, { withFileTypes: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
     const ids = new Set<string>();
-    for (const name of names) {
-      if (name.includes('.partial-')) continue;
-      if (name.endsWith(DUMP)) ids.add(name.slice(0, -DUMP.length));
-      else if (name.endsWith(MANIFEST)) ids.add(name.slice(0, -MANIFEST.length));
+    const strays: string[] = [];
+    for (const entry of entries) {
+      const what = classifyEntry(entry.name, entry.isFile());
+      if (what.kind === 'backup') ids.add(what.id);
+      else if (what.kind === 'stray') strays.push(entry.name);
+    }
+    // A file that is no backup must not stop listing, pruning or restoring the backups beside it;
+    // it is never deleted either (it is not ours), only named, once per listing.
+    if (strays.length > 0) {
+      this.warn(
+        `skipping ${strays.length === 1 ? 'a file' : `${strays.length} files`} in ${folder} that ${strays.length === 1 ? 'is' : 'are'} not a backup: ` +
+          `${strays.sort().map((s) => JSON.stringify(s)).join(', ')} (backups are <id>.dump and <id>.manifest.json, ids of letters, digits, ".", "_" or "-")`,
+      );
     }
     const backups: StoredBackup[] = [];
     for (const id of ids) {

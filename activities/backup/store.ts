@@ -65,8 +65,12 @@ export interface BackupStore {
 const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** Ids, apps and environments become path segments or object keys: refuse anything that could escape. */
+export function isSafeSegment(value: string): boolean {
+  return SAFE_SEGMENT.test(value) && !value.includes('..') && value.length <= 200;
+}
+
 export function assertSafeSegment(value: string, what: string): void {
-  if (!SAFE_SEGMENT.test(value) || value.includes('..') || value.length > 200) {
+  if (!isSafeSegment(value)) {
     throw new Error(`invalid ${what} "${value}": expected letters, digits, ".", "_" or "-"`);
   }
 }

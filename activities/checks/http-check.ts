@@ -1,7 +1,8 @@
 /**
  * An HTTP probe: GET the URL until it answers with the expected status, up to `attempts` times,
  * `intervalMs` apart, each attempt bounded by `timeoutMs`. Redirects are not followed, so a check
- * for 301 sees the 301. After the last attempt: a non-retryable CheckFailed saying what it got.
+ * for 301 sees the 301; the response body is discarded unread. After the last attempt: a
+ * non-retryable CheckFailed saying what it got.
  *
  * Credentials in the URL (slipway.yaml refuses them; an input may still carry them) are sent as a
  * Basic Authorization header, as curl does, and never shown: the failure names the URL with its
@@ -27,8 +28,11 @@ export async function httpCheck(input: HttpCheckInput): Promise<{ status: number
     heartbeat({ attempt });
     try {
       const response = await fetch(target, { method: 'GET', redirect: 'manual', signal: AbortSignal.timeout(input.timeoutMs), headers });
-      // Drain the body so the connection is released.
-      await response.arrayBuffer().catch(() => undefined);
+      // The status is the answer; the body is never read. Cancelling it closes the connection at
+      // once, so a huge or endless body costs the worker (shared by every app) nothing, where
+      // reading it whole would hold it in memory several times over. A check that ever matches on
+      // the body is to read a bounded prefix, never the whole.
+      await response.body?.cancel().catch(() => undefined);
       if (response.status === input.expectStatus) return { status: response.status, attempts: attempt };
       last = `status ${response.status}`;
     } catch (err) {

@@ -4,14 +4,18 @@
  *
  * No connection string is ever typed: `--into` takes a database name on the environment's own
  * server, or the name of an env var that holds a URL. Restoring over the environment's own
- * database takes `--force --confirm <its name>`; every restore runs as one transaction.
+ * database takes `--force --confirm <its name>`; template and system databases (template0,
+ * template1, postgres, any the server marks as a template) are refused outright, exit 2; every
+ * restore runs as one transaction.
  */
 import type { Command } from 'commander';
 import type { SlipwayConfig } from '../../config/schema.js';
 import { defaultBackupStore, parseDatabaseUrl, withDatabase, type BackupStore } from '../../activities/backup/index.js';
 import { databaseIdentity, withClient } from '../../activities/backup/pg-client.js';
+import { refuseSystemDatabase, RestoreTargetRefused } from '../../activities/backup/system-databases.js';
 import { listBackups, restoreBackup, runBackupNow } from '../backups.js';
 import type { CliContext } from '../context.js';
+import { CliExit, EXIT_USAGE } from '../errors.js';
 import { desiredBackupSchedules, listSchedules, pauseSchedule, syncSchedules, triggerSchedule, unpauseSchedule } from '../schedules.js';
 
 /** The part of the CLI context these commands use. */
@@ -214,6 +218,10 @@ export function registerBackupCommands(program: Command, context: () => BackupCl
     .action(async (app: string, env: string, opts: { id?: string; into?: string; force?: boolean; confirm?: string }) => {
       const settings = backupSettings(await context().loadConfig(), app, env);
       const target = resolveRestoreTarget(opts.into, settings.input.databaseUrlFromEnv, vars);
+      // First: no flag makes a template or system database a target, so say that before anything else.
+      await refuseSystemDatabase(parseDatabaseUrl(target.url, 'the restore target')).catch((err: unknown) => {
+        throw err instanceof RestoreTargetRefused ? new CliExit(EXIT_USAGE, `error: ${err.message}`) : err;
+      });
       await checkRestoreConfirmation({
         app,
         environment: env,

@@ -13,6 +13,7 @@ import { progressKey, renderSteps, renderWaiting } from '../progress.js';
 import { startReleaseWorkflow } from '../start-release.js';
 import { whoAmI } from '../user.js';
 import { findTarget, isNewerBuild, previousBuild, resolveReleaseCommit, TargetError, type KnownBuild } from './targets.js';
+import { CANCEL_TAKES, cancelTarget } from './cancel-target.js';
 
 interface WaitOptions {
   wait: boolean;
@@ -108,10 +109,15 @@ export function registerReleaseCommands(program: Command, context: () => CliCont
   program
     .command('cancel')
     .description('cancel a release: a queued promotion is dropped, one in flight is rolled back')
-    .argument('<release>', 'release workflow id, e.g. release/todoapp/3f2a9c1…')
+    .argument('<release>', 'release, promotion or rollback workflow id, e.g. release/todoapp/3f2a9c1…')
     .action(async (releaseId: string) => {
+      const target = cancelTarget(releaseId);
+      if (!target.ok) throw new CliExit(EXIT_USAGE, target.problem);
       const ctx = context();
       const handle = (await ctx.client()).workflow.getHandle(releaseId);
+      // The id's shape is not proof: whatever runs under it must be a release or a promotion.
+      const { type } = await handle.describe();
+      if (type !== target.workflowType) throw new CliExit(EXIT_USAGE, `error: ${CANCEL_TAKES}; ${releaseId} is a ${type} workflow`);
       await handle.cancel();
       ctx.print(`cancellation requested for ${releaseId}`);
       if (ctx.json) ctx.printJson({ releaseId, cancelled: true });

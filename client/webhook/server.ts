@@ -6,9 +6,16 @@
  * - `issue_comment`, `commit_comment`: `/slipway approve|reject <environment>` is relayed to the
  *   environment workflow and answered on GitHub (see comment-command.ts, approval-relay.ts).
  * Answers: 202 started or relayed, 200 already started (a duplicate delivery), 202 ignored (with the
- * reason), 400 malformed, 401 bad signature, 413 too large, 503 Temporal or GitHub unreachable.
+ * reason), 400 malformed, 401 bad signature, 413 too large, 503 Temporal or GitHub unreachable, or
+ * the server at its connection cap.
+ *
+ * Everything before the signature check is bounded, since anyone on the internet can send it: the
+ * body read unverified (64 KiB by default; a push or a comment is a few KB), the connections held
+ * at once (256 by default; one more is answered 503 and closed), and the time a request may take
+ * to arrive (headers 10 s, the whole request 15 s) or a kept-alive connection may idle (5 s).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Octokit } from '@octokit/rest';
 import { Webhooks } from '@octokit/webhooks';
 import type { PolicySummary } from '../../activities/types.js';
@@ -35,15 +42,27 @@ export interface WebhookServerOptions {
    * waits 10 s); later it is answered as pending, and the answer on GitHub follows.
    */
   decisionAnswerWithinMs?: number;
-  /** Default 1 MiB; GitHub caps payloads at 25 MB but pushes and comments are small. */
+  /**
+   * The most body bytes read before the signature is checked (default 64 KiB): GitHub allows 25 MB
+   * payloads, but pushes and comments are a few KB. A larger body is answered 413 at once.
+   */
   maxBodyBytes?: number;
+  /** The most connections held at once (default 256); one more is answered 503 and closed. */
+  maxConnections?: number;
+  /** How long the request headers may take to arrive (default 10 s). */
+  headersTimeoutMs?: number;
+  /** How long the whole request may take to arrive (default 15 s); the answer may take longer. */
+  requestTimeoutMs?: number;
   log?: (line: string) => void;
 }
+
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+export const DEFAULT_MAX_CONNECTIONS = 256;
 
 export function createWebhookServer(options: WebhookServerOptions): Server {
   if (!options.secret) throw new Error('the webhook secret is empty');
   const webhooks = new Webhooks({ secret: options.secret });
-  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const log = options.log ?? ((line: string) => console.log(line));
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -145,12 +164,61 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
     return reply(res, started ? 202 : 200, { started, releases: results, ...(ownTags.length > 0 ? { ignored: ownTags.join('; ') } : {}) });
   }
 
-  return createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      log(JSON.stringify({ webhook: 'error', error: err instanceof Error ? err.message : String(err) }));
-      if (!res.headersSent) reply(res, 500, { error: 'internal error' });
-      else res.destroy();
-    });
+  const refused = new WeakSet<Socket>();
+  const server = createServer(
+    {
+      headersTimeout: options.headersTimeoutMs ?? 10_000,
+      requestTimeout: options.requestTimeoutMs ?? 15_000,
+      // Node checks the two timeouts above every 30 s by default, which would triple them.
+      connectionsCheckingInterval: 1_000,
+      keepAliveTimeout: 5_000,
+    },
+    (req, res) => {
+      // A connection over the cap has had its 503; whatever it sends is drained, never handled.
+      if (refused.has(req.socket)) return void req.resume();
+      handle(req, res).catch((err: unknown) => {
+        log(JSON.stringify({ webhook: 'error', error: err instanceof Error ? err.message : String(err) }));
+        if (!res.headersSent) reply(res, 500, { error: 'internal error' });
+        else res.destroy();
+      });
+    },
+  );
+  limitConnections(server, options.maxConnections ?? DEFAULT_MAX_CONNECTIONS, refused, log);
+  return server;
+}
+
+const AT_CAPACITY = JSON.stringify({ error: 'the webhook is at its limit of open connections; redeliver later' });
+
+/**
+ * Holds at most `max` connections. One more is answered 503 straight away (rather than Node's
+ * `maxConnections`, which drops it unanswered, so GitHub's delivery log would say only "connection
+ * reset") and closed: its half is ended at once, what it sends is read and discarded so the close
+ * is a clean FIN that does not destroy the answer, and it is destroyed a second later at most.
+ */
+function limitConnections(server: Server, max: number, refused: WeakSet<Socket>, log: (line: string) => void): void {
+  const open = new Set<Socket>();
+  let refusedSince = 0;
+  let lastReport = 0;
+  // Ahead of the HTTP layer's own listener: the refusal is written before any request on it is parsed.
+  server.prependListener('connection', (socket: Socket) => {
+    if (open.size < max) {
+      open.add(socket);
+      socket.once('close', () => open.delete(socket));
+      return;
+    }
+    refused.add(socket);
+    socket.end(
+      `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 10\r\nconnection: close\r\ncontent-length: ${AT_CAPACITY.length}\r\n\r\n${AT_CAPACITY}`,
+    );
+    socket.resume();
+    setTimeout(() => socket.destroy(), 1_000).unref();
+    refusedSince++;
+    // One line at most every 10 s: a flood must not become a flood of log lines.
+    if (Date.now() - lastReport >= 10_000) {
+      log(JSON.stringify({ webhook: 'refused', reason: `at the limit of ${max} open connections`, refused: refusedSince }));
+      lastReport = Date.now();
+      refusedSince = 0;
+    }
   });
 }
 

@@ -1,14 +1,17 @@
-/** Builds by shell command: real `sh`, a temp working directory, the env, exit codes and timeouts. */
-import { existsSync } from 'node:fs';
+/** Builds by shell command: real `sh`, a temp working directory, the environment the policy gives it, exit codes and timeouts. */
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createBuildActivities } from '../../activities/build/index.js';
 import { FailureType } from '../../activities/types.js';
+import { ConfigError, parseConfig } from '../../config/schema.js';
 import { failureOf } from '../support/failures.js';
 
 const { runBuildCommand } = createBuildActivities();
 const COMMIT = '3f2a9c1d0e5b7a8c9d0e1f2a3b4c5d6e7f8a9b0c';
 
-/** Runs `fn` with `vars` in the worker's own environment (what a build command inherits). */
+/** Runs `fn` with `vars` in the worker's own environment; a build sees only those the policy names. */
 async function withWorkerEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
   const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
   Object.assign(process.env, vars);
@@ -32,13 +35,73 @@ describe('runBuildCommand', () => {
       timeoutMs: 10_000,
     });
     expect(result.conclusion).toBe('success');
-    const { readFileSync, rmSync } = await import('node:fs');
+    const { rmSync } = await import('node:fs');
     const [commit, app, cwd] = readFileSync(marker, 'utf8').split(' ');
     rmSync(marker);
     expect(commit).toBe(COMMIT);
     expect(app).toBe('todoapp');
     expect(cwd).toMatch(/slipway-build-todoapp-/);
     expect(existsSync(cwd!)).toBe(false);
+  });
+
+  it("a build sees none of the worker's variables: only PATH, HOME, TMPDIR, LANG, SLIPWAY_COMMIT, SLIPWAY_APP and those the policy names", async () => {
+    const worker = {
+      GITHUB_TOKEN: 'ghp_workerGithubToken0123456789abcdefABCD',
+      GITOPS_TOKEN: 'gitops-worker-token-0123456789',
+      TEMPORAL_API_KEY: 'temporal-api-key-0123456789',
+      PROD_DATABASE_URL: 'postgres://app:prod-db-Passw0rd@db.internal:5432/app',
+      DISCORD_WEBHOOK_URL: 'https://discord.example/api/webhooks/1/discord-hook-secret',
+      KUBERNETES_SERVICE_HOST: '10.96.0.1',
+      SLIPWAY_WEBHOOK_SECRET: 'webhook-secret-0123456789',
+      NPM_TOKEN: 'npm_namedByThePolicy0123456789',
+      BUILD_FLAVOUR: 'release-candidate',
+    };
+    const dump = join(mkdtempSync(join(tmpdir(), 'slipway-build-env-')), 'env');
+    const result = await withWorkerEnv(worker, () =>
+      runBuildCommand({
+        command: `env > ${dump}; printf 'build ran in %s\n' "$PWD" >> ${dump}; touch "$TMPDIR/scratch" && echo tmp-writable >> ${dump}`,
+        commit: COMMIT,
+        app: 'todoapp',
+        timeoutMs: 10_000,
+        env: ['NPM_TOKEN', 'BUILD_FLAVOUR', 'NOT_SET_ON_THE_WORKER'],
+      }),
+    );
+    expect(result.conclusion).toBe('success');
+    const text = readFileSync(dump, 'utf8');
+    const seen = new Map(text.split('\n').filter((l) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const));
+    console.log(`build-command: the build saw ${[...seen.keys()].sort().join(', ')}`);
+    for (const name of ['GITHUB_TOKEN', 'GITOPS_TOKEN', 'TEMPORAL_API_KEY', 'PROD_DATABASE_URL', 'DISCORD_WEBHOOK_URL', 'KUBERNETES_SERVICE_HOST', 'SLIPWAY_WEBHOOK_SECRET']) {
+      expect(seen.has(name), name).toBe(false);
+      // Asserted as a flag, so a failure names the variable and never prints the environment.
+      expect(text.includes(worker[name as keyof typeof worker]), `${name}'s value in the build`).toBe(false);
+    }
+    expect(seen.get('NPM_TOKEN')).toBe(worker.NPM_TOKEN);
+    expect(seen.get('BUILD_FLAVOUR')).toBe('release-candidate');
+    expect(seen.has('NOT_SET_ON_THE_WORKER')).toBe(false);
+    expect(seen.get('SLIPWAY_COMMIT')).toBe(COMMIT);
+    expect(seen.get('SLIPWAY_APP')).toBe('todoapp');
+    expect(seen.get('PATH')).toBe(process.env.PATH);
+    // HOME is the build's own scratch directory (where it runs), TMPDIR a writable folder inside it.
+    const cwd = text.match(/^build ran in (.*)$/m)?.[1];
+    expect(cwd).toMatch(/slipway-build-todoapp-/);
+    expect(seen.get('HOME')).toBe(cwd);
+    expect(seen.get('TMPDIR')?.startsWith(`${cwd}/`)).toBe(true);
+    expect(text).toContain('tmp-writable');
+    expect(existsSync(cwd!)).toBe(false);
+    // Nothing else: what the shell sets for itself (PWD, SHLVL, _) aside.
+    const allowed = new Set(['PATH', 'HOME', 'TMPDIR', 'LANG', 'SLIPWAY_COMMIT', 'SLIPWAY_APP', 'NPM_TOKEN', 'BUILD_FLAVOUR', 'PWD', 'OLDPWD', 'SHLVL', '_']);
+    expect([...seen.keys()].filter((name) => !allowed.has(name))).toEqual([]);
+  });
+
+  it('a build the policy names no variables for sees none of the worker’s', async () => {
+    const dump = join(mkdtempSync(join(tmpdir(), 'slipway-build-env-')), 'env');
+    await withWorkerEnv({ NPM_TOKEN: 'npm_notNamed0123456789', SOME_SETTING: 'worker-only' }, () =>
+      runBuildCommand({ command: `env > ${dump}`, commit: COMMIT, app: 'todoapp', timeoutMs: 10_000 }),
+    );
+    const text = readFileSync(dump, 'utf8');
+    expect(text.includes('npm_notNamed0123456789'), "NPM_TOKEN's value in the build").toBe(false);
+    expect(text.includes('worker-only'), "SOME_SETTING's value in the build").toBe(false);
+    expect(text).toContain(`SLIPWAY_COMMIT=${COMMIT}`);
   });
 
   it('fails non-retryably with the exit code and the last lines of output', async () => {
@@ -87,7 +150,8 @@ describe('runBuildCommand', () => {
       `echo "push to https://ci-bot:url-Pass""w0rd-7@registry.example/v2/"`,
       'exit 7',
     ].join('\n');
-    const failure = await withWorkerEnv(env, () => failureOf(runBuildCommand({ command, commit: COMMIT, app: 'todoapp', timeoutMs: 10_000 })));
+    // Named by the policy, so the build sees them (and may print them); the worker's others it never sees.
+    const failure = await withWorkerEnv(env, () => failureOf(runBuildCommand({ command, commit: COMMIT, app: 'todoapp', timeoutMs: 10_000, env: Object.keys(env) })));
     expect(failure.message).toContain('exited with 7');
     expect(failure.message).toContain('flavour release-candidate');
     for (const secret of ['r3gistry-Passw0rd!', 'npm_0123456789abcdefSECRET', 'db-Passw0rd-9', 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ', 'url-Passw0rd-7', ...Object.values(shaped)]) {
@@ -102,7 +166,7 @@ describe('runBuildCommand', () => {
     const token = 'TOKENVALUE0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
     // ~60 kB of nothing but the secret, one per line: wherever the tail is cut, it cuts one.
     const failure = await withWorkerEnv({ RELEASE_TOKEN: token }, () =>
-      failureOf(runBuildCommand({ command: 'for i in $(seq 1 1300); do echo "$RELEASE_TOKEN"; done; exit 1', commit: COMMIT, app: 'todoapp', timeoutMs: 20_000 })),
+      failureOf(runBuildCommand({ command: 'for i in $(seq 1 1300); do echo "$RELEASE_TOKEN"; done; exit 1', commit: COMMIT, app: 'todoapp', timeoutMs: 20_000, env: ['RELEASE_TOKEN'] })),
     );
     const shown = failure.message.split('---\n')[1] ?? '';
     expect(shown.split('\n').length).toBe(20);
@@ -129,5 +193,45 @@ describe('runBuildCommand', () => {
     expect(failure.type).toBe(FailureType.BuildFailed);
     expect(failure.message).toContain('did not finish');
     expect(failure.message).toContain('started');
+  });
+});
+
+describe("a command build's variables in slipway.yaml", () => {
+  const policy = (env: string) => `
+gitops: { url: https://git.example/acme/gitops.git }
+apps:
+  todoapp:
+    images: [todoapp/web]
+    build: { command: make images, env: ${env} }
+    environments: [ { name: staging, overlay: o, argocd: { application: todoapp-staging } } ]
+`;
+  const problems = (env: string) => {
+    try {
+      parseConfig(policy(env), 'slipway.yaml');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as ConfigError).problems;
+    }
+    return [];
+  };
+
+  it('are names of variables, which the parsed policy keeps', () => {
+    const build = parseConfig(policy('[NPM_TOKEN, REGISTRY_URL]'), 'slipway.yaml').apps.todoapp!.build;
+    expect(build).toMatchObject({ command: 'make images', env: ['NPM_TOKEN', 'REGISTRY_URL'] });
+  });
+
+  it('refuses a value where a name belongs, and the variables Slipway sets itself, naming the entry and line', () => {
+    expect(problems('["npm_token=abc"]')).toEqual([expect.objectContaining({ path: 'apps.todoapp.build.env[0]', line: 6, message: expect.stringContaining('name of an environment variable') })]);
+    expect(problems('[HOME]')).toEqual([expect.objectContaining({ path: 'apps.todoapp.build.env[0]', message: expect.stringContaining('set by Slipway') })]);
+    expect(problems('NPM_TOKEN')).toHaveLength(1);
+  });
+});
+
+describe('the README on command builds', () => {
+  it('says GitHub Actions builds are the safe default, what a command build sees, and what it can still read', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8').replace(/\s+/g, ' ');
+    expect(readme).toContain('**GitHub Actions builds are the safe default**');
+    expect(readme).toContain('only `PATH`, `LANG`, `HOME` (the scratch directory), `TMPDIR` (inside it), `SLIPWAY_COMMIT`, `SLIPWAY_APP` and the variables `env` names');
+    expect(readme).toContain('/var/run/secrets/kubernetes.io/serviceaccount/token');
   });
 });

@@ -1,4 +1,6 @@
-/** HTTP checks against a real local server: expected status, retries with interval, timeouts. */
+/** HTTP checks against a real local server: expected status, retries with interval, timeouts, bodies left unread. */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCheckActivities } from '../../activities/checks/index.js';
@@ -80,9 +82,73 @@ describe('httpCheck', () => {
     for (const secret of ['wrong-pass-7', 'tok-0123456789']) expect(JSON.stringify(failure)).not.toContain(secret);
   });
 
+  it('answers with the status of a 1 GB response without reading the body: the worker’s RSS barely moves', async () => {
+    // The body comes from another process, so this process's RSS is the check's alone.
+    const big = await startBigBodyServer(1024 ** 3);
+    try {
+      globalThis.gc?.();
+      const before = process.memoryUsage().rss;
+      let peak = before;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+      const started = Date.now();
+      const result = await httpCheck({ url: `${big.url}/healthz`, expectStatus: 200, timeoutMs: 60_000, attempts: 1, intervalMs: 10 });
+      clearInterval(sampler);
+      const after = process.memoryUsage().rss;
+      peak = Math.max(peak, after);
+      const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+      console.log(
+        `checks: 1 GB /healthz answered ${result.status} in ${Date.now() - started} ms; RSS before ${mb(before)} MB, peak ${mb(peak)} MB, after ${mb(after)} MB (growth ${mb(peak - before)} MB); the server sent ${mb(await big.sent())} MB`,
+      );
+      expect(result).toEqual({ status: 200, attempts: 1 });
+      expect(peak - before).toBeLessThan(50 * 1024 * 1024);
+    } finally {
+      await big.stop();
+    }
+  }, 120_000);
+
   it('reports a refused connection', async () => {
     const failure = await failureOf(httpCheck({ url: 'http://127.0.0.1:1/', expectStatus: 200, timeoutMs: 500, attempts: 1, intervalMs: 10 }));
     expect(failure.type).toBe(FailureType.CheckFailed);
     expect(failure.message).toMatch(/ECONNREFUSED|fetch failed/);
   });
 });
+
+/**
+ * A server in its own process that answers 200 and streams `bytes` of body (honouring backpressure,
+ * stopping when the client goes away), and reports on request how much it sent.
+ */
+async function startBigBodyServer(bytes: number): Promise<{ url: string; sent: () => Promise<number>; stop: () => Promise<void> }> {
+  const script = `
+    const http = require('node:http');
+    const chunk = Buffer.alloc(1024 * 1024, 120);
+    let sent = 0;
+    const server = http.createServer((req, res) => {
+      if (req.url === '/sent') return void res.end(String(sent));
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(${bytes}) });
+      let left = ${bytes};
+      const pump = () => {
+        while (left > 0) {
+          const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
+          left -= piece.length;
+          sent += piece.length;
+          if (!res.write(piece)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.on('close', () => (left = 0));
+      pump();
+    });
+    server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
+  `;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(child.stdout, 'data')) as [Buffer];
+  const url = `http://127.0.0.1:${line.toString().trim()}`;
+  return {
+    url,
+    sent: async () => Number(await (await fetch(`${url}/sent`)).text()),
+    stop: async () => {
+      child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+    },
+  };
+}

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { releaseWorkflowId } from '../../core/ids.js';
+import { environmentWorkflowId, releaseWorkflowId } from '../../core/ids.js';
 import { queryEnvironmentState } from '../../client/environment-state.js';
 import { TestPolicy } from '../support/policy.js';
 import { startTestWorker, temporalAddress, testClient, type RunningWorker, workflowExists } from '../support/temporal.js';
@@ -279,5 +279,18 @@ apps:
     expect((await otherApproval!).code).toBe(0);
     expect(release.code, release.stderr).toBe(0);
     expect((await cli(['history', app], env)).stdout).toMatch(/promote\s+1\.0\.5\s+promoted[^\n]*\n\s+approved by cli:erin at \d{4}-\d\d-\d\dT[\d:.]+Z; policy sha256:[0-9a-f]{16}/);
+  });
+  it('cancel refuses an environment workflow (and anything but a release, promotion or rollback) with exit 2, and the environment keeps running', async () => {
+    const envId = environmentWorkflowId(app, 'production');
+    expect((await client.workflow.getHandle(envId).describe()).status.name).toBe('RUNNING');
+    const run = await cli(['cancel', envId], env);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stderr).toMatch(/cancel takes a release, promotion or rollback id/);
+    expect(run.stderr).toContain(`"${envId}" is none of these: that is an environment workflow`);
+    expect(run.stdout).not.toContain('cancellation requested');
+    const backup = await cli(['cancel', `backup/${app}/production`], env);
+    expect(backup.code).toBe(2);
+    expect((await client.workflow.getHandle(envId).describe()).status.name).toBe('RUNNING');
+    expect((await queryEnvironmentState(client, app, 'production'))?.recent.length).toBeGreaterThan(0);
   });
 });

@@ -150,7 +150,7 @@ it('finds no token, connection string, webhook secret or build-output secret in 
         overlay: overlays/staging
         argocd: { application: APP-staging, timeout: 20s }
 `),
-    `    build: { command: 'cat ${buildLog}; echo "registry login with $SLIPWAY_SCAN_DEPLOY_TOKEN"; exit 1', timeout: 30s }`,
+    `    build: { command: 'cat ${buildLog}; echo "registry login with $SLIPWAY_SCAN_DEPLOY_TOKEN"; exit 1', env: [SLIPWAY_SCAN_DEPLOY_TOKEN], timeout: 30s }`,
   );
 
   worker = await startScanWorker(world);

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { configSchema } from '../../config/schema.js';
 import { createBackupActivities, DirectoryBackupStore, type BackupManifest } from '../../activities/backup/index.js';
 import { startPostgres, type RunningPostgres } from '../../infra/postgres/index.js';
 import { registerBackupCommands, resolveRestoreTarget, type BackupCliContext } from '../../client/commands/backup.js';
+import { CliExit } from '../../client/errors.js';
 
 const env = {
   PROD_DATABASE_URL: 'postgresql://app:s3cret@db.internal:5432/todo',
@@ -122,6 +123,7 @@ describe('slipway backup commands', () => {
     let liveDir: string;
     let liveStore: DirectoryBackupStore;
     const liveEnv: NodeJS.ProcessEnv = {};
+    const liveWarnings: string[] = [];
     const restore = (...args: string[]) =>
       program(false, { store: () => liveStore, env: liveEnv }).parseAsync(['node', 'slipway', 'backup', 'restore', 'todoapp', 'production', ...args]);
     const query = async <T extends pg.QueryResultRow>(url: string, sql: string) => {
@@ -144,7 +146,7 @@ describe('slipway backup commands', () => {
       liveEnv.SCRATCH_URL = postgres.url.replace(/\/postgres$/, '/todo_copy');
       await query(liveEnv.PROD_DATABASE_URL, `CREATE TABLE users (id int PRIMARY KEY, name text); INSERT INTO users SELECT g, 'user ' || g FROM generate_series(1, 20) g`);
       liveDir = await mkdtemp(join(tmpdir(), 'slipway-cli-live-'));
-      liveStore = new DirectoryBackupStore(liveDir);
+      liveStore = new DirectoryBackupStore(liveDir, { warn: (m) => liveWarnings.push(m) });
       const activities = createBackupActivities({ store: liveStore, env: liveEnv });
       const target = { app: 'todoapp', environment: 'production', databaseUrlFromEnv: 'PROD_DATABASE_URL', backupId: '20260105T030000Z-cccccccc' };
       await activities.takeBackup(target);
@@ -175,6 +177,53 @@ describe('slipway backup commands', () => {
 
     it('a --confirm that does not name the target is refused too', async () => {
       await expect(restore('--into', 'SCRATCH_URL', '--confirm', 'todo')).rejects.toThrow(/--confirm todo does not name the target database todo_copy/);
+    });
+
+    it('refuses template and system databases outright with exit 2, whatever the flags, and writes nothing there', async () => {
+      await query(postgres.url, 'CREATE DATABASE golden');
+      await query(postgres.url, 'ALTER DATABASE golden IS_TEMPLATE true');
+      liveEnv.TEMPLATE1_URL = postgres.url.replace(/\/postgres$/, '/template1');
+      liveEnv.GOLDEN_URL = postgres.url.replace(/\/postgres$/, '/golden');
+      const tablesIn = async (database: string) =>
+        query<{ n: string }>(postgres.url.replace(/\/postgres$/, `/${database}`), `SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public'`);
+      const refusals: Array<[string[], string]> = [
+        [['--into', 'template1'], 'template1'],
+        [['--into', 'template1', '--force', '--confirm', 'template1'], 'template1'],
+        [['--into', 'TEMPLATE1_URL', '--force'], 'template1'],
+        [['--into', 'template0', '--force'], 'template0'],
+        [['--into', 'postgres', '--force', '--confirm', 'postgres'], 'postgres'],
+        // Not a system name: the server's own pg_database.datistemplate says it is a template.
+        [['--into', 'golden', '--force'], 'golden'],
+        [['--into', 'GOLDEN_URL', '--force', '--confirm', 'golden'], 'golden'],
+      ];
+      for (const [args, database] of refusals) {
+        const error = await restore(...args).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error, args.join(' ')).toBeInstanceOf(CliExit);
+        expect((error as CliExit).code, args.join(' ')).toBe(2);
+        expect((error as CliExit).message, args.join(' ')).toMatch(new RegExp(`refusing to restore into ${database} \\(127\\.0\\.0\\.1:\\d+/${database}\\)`));
+      }
+      expect(await tablesIn('template1')).toEqual([{ n: '0' }]);
+      expect(await tablesIn('golden')).toEqual([{ n: '0' }]);
+      expect(await tablesIn('postgres')).toEqual([{ n: '0' }]);
+      // A database created from now on starts as empty as before.
+      await query(postgres.url, 'CREATE DATABASE made_after');
+      expect(await tablesIn('made_after')).toEqual([{ n: '0' }]);
+    });
+
+    it('restores the newest verified backup and lists backups past a stray file in the store, naming it once', async () => {
+      const stray = '20260105T030000Z-cccccccc (1).dump';
+      await writeFile(join(liveDir, 'todoapp', 'production', stray), 'a copy made by hand');
+      liveWarnings.length = 0;
+      await restore('--into', 'todo_newest');
+      expect(await query(postgres.url.replace(/\/postgres$/, '/todo_newest'), 'SELECT count(*)::int AS n FROM users')).toEqual([{ n: 20 }]);
+      printed.length = 0;
+      await program(false, { store: () => liveStore, env: liveEnv }).parseAsync(['node', 'slipway', 'backup', 'list', 'todoapp', 'production']);
+      expect(printed.join('\n')).toMatch(/^20260105T030000Z-cccccccc\s+verified/);
+      expect(liveWarnings.length).toBeGreaterThan(0);
+      for (const warning of liveWarnings) expect(warning).toContain(JSON.stringify(stray));
     });
 
     it('restores over it with --force --confirm <its name>, in one transaction', async () => {

@@ -1,7 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { listBackups } from '../../client/backups.js';
 import { chooseBackupsToDelete, type RetentionCandidate } from '../../core/backup-retention.js';
 import { createBackupActivities, DirectoryBackupStore } from '../../activities/backup/index.js';
 import { chooseBackupsToPrune } from '../../activities/backup/retention.js';
@@ -117,6 +118,49 @@ describe('pruneBackups on a real store', () => {
     const pruned = await activities.pruneBackups({ app: 'todoapp', environment: 'production', keep: 1, keepDays: 7 });
     expect(pruned.deleted.sort()).toEqual([ids[3], ids[4]].sort());
     expect((await store.list('todoapp', 'production')).map((x) => x.id)).toEqual(ids.slice(0, 3));
+  });
+});
+
+describe('stray files in a backup folder', () => {
+  let dir: string;
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('are skipped with one warning per listing naming them, and never break listing or pruning, nor get deleted', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'slipway-stray-'));
+    const warnings: string[] = [];
+    const store = new DirectoryBackupStore(dir, { warn: (m) => warnings.push(m) });
+    const now = Date.now();
+    const ids: string[] = [];
+    for (const daysAgo of [0, 10, 20]) {
+      const takenAt = new Date(now - daysAgo * 24 * HOUR - 60_000);
+      const id = `${takenAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-d${daysAgo}`;
+      ids.push(id);
+      await store.writeManifest({
+        formatVersion: 1, app: 'todoapp', environment: 'production', id, takenAt: takenAt.toISOString(), database: 'todo',
+        serverVersion: '15', pgDumpVersion: '15', format: 'pg_dump-custom', size: 1, sha256: 'x', tables: { 'public.t': 1 }, verified: true,
+      });
+    }
+    const folder = join(dir, 'todoapp', 'production');
+    // What a person or a file manager leaves behind: a copy, a note, a folder.
+    await writeFile(join(folder, `${ids[0]} (1).dump`), 'copied by hand');
+    await writeFile(join(folder, 'X (1).manifest.json'), '{}');
+    await writeFile(join(folder, 'notes.txt'), 'why we restored on tuesday');
+    await mkdir(join(folder, 'old.dump'));
+
+    expect((await store.list('todoapp', 'production')).map((b) => b.id)).toEqual(ids);
+    expect(warnings).toHaveLength(1);
+    for (const name of [`${ids[0]} (1).dump`, 'X (1).manifest.json', 'notes.txt', 'old.dump']) expect(warnings[0]).toContain(JSON.stringify(name));
+    expect(warnings[0]).toContain(folder);
+
+    expect((await listBackups(store, 'todoapp', 'production')).map((b) => [b.id, b.verified])).toEqual(ids.map((id) => [id, true]));
+    expect(warnings).toHaveLength(2);
+
+    const activities = createBackupActivities({ store, env: {} });
+    const pruned = await activities.pruneBackups({ app: 'todoapp', environment: 'production', keep: 1, keepDays: 0 });
+    expect(pruned).toEqual({ kept: [ids[0]], deleted: [ids[1], ids[2]] });
+    expect((await readdir(folder)).sort()).toEqual([`${ids[0]} (1).dump`, `${ids[0]}.manifest.json`, 'X (1).manifest.json', 'notes.txt', 'old.dump'].sort());
   });
 });
 

@@ -1,6 +1,7 @@
 /** How the CLI turns what a person typed into one build: exact, or refused with what matched. */
 import { describe, expect, it } from 'vitest';
 import { findTarget, isNewerBuild, previousBuild, resolveReleaseCommit, TargetError } from '../../client/commands/targets.js';
+import { cancelTarget } from '../../client/commands/cancel-target.js';
 import type { DeploymentRecord } from '../../workflows/types.js';
 
 const A = 'abcdef1' + '1'.repeat(33);
@@ -60,5 +61,29 @@ describe('issue 19 item 4: exact CLI targets', () => {
     const state = { app: 'x', environment: 'production', current: { requestId: 'r-40', releaseId: 'x', commit: A, version: '1.0.5', images: [], gitopsCommit: 'g', at: 40 }, recent };
     expect(previousBuild(state)?.version).toBe('1.0.0');
     expect(previousBuild({ ...state, recent: recent.slice(0, 3) })).toBeUndefined();
+  });
+});
+
+describe('slipway cancel: only releases, promotions and rollbacks', () => {
+  it('takes the ids releases, `slipway promote`, `slipway rollback` and environments\' promotions run under', () => {
+    expect(cancelTarget(`release/todoapp/${A}`)).toEqual({ ok: true, workflowType: 'release' });
+    expect(cancelTarget('release/todoapp/v1.4.0')).toEqual({ ok: true, workflowType: 'release' });
+    expect(cancelTarget('promote/todoapp/production/1.4.0-m1x2y3')).toEqual({ ok: true, workflowType: 'release' });
+    expect(cancelTarget('rollback/todoapp/production/1.3.9-m1x2y3')).toEqual({ ok: true, workflowType: 'release' });
+    expect(cancelTarget('promotion/todoapp/production/abcdef111111-4')).toEqual({ ok: true, workflowType: 'promotion' });
+  });
+
+  it('refuses an environment workflow, saying what it takes and why not that one', () => {
+    const refusal = cancelTarget('env/todoapp/production');
+    expect(refusal.ok).toBe(false);
+    const problem = (refusal as { problem: string }).problem;
+    expect(problem).toMatch(/^error: cancel takes a release, promotion or rollback id: release\/<app>\/<commit or tag>/);
+    expect(problem).toContain('"env/todoapp/production" is none of these: that is an environment workflow');
+  });
+
+  it('refuses backups, other workflows and malformed ids', () => {
+    for (const id of ['backup/todoapp/production', 'backup/todoapp/production-manual-2026-01-01T00:00:00Z', 'env/todoapp', 'release/todoapp', 'release/todoapp/a/b', 'promote/todoapp/1.4.0', 'rollback//production/x', 'Release/todoapp/abc', 'temporal-sys-scheduler', '']) {
+      expect(cancelTarget(id).ok, id).toBe(false);
+    }
   });
 });

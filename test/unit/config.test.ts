@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,6 +108,49 @@ describe('slipway.yaml', () => {
     const syntax = problemsOf('gitops: { url: x\napps: [');
     expect(syntax.message).toMatch(/YAML syntax/);
     expect(syntax.problems[0]!.line).toBeGreaterThan(0);
+  });
+
+  it('refuses a duration over 366 days, naming the field and line, where it used to read as Infinity', () => {
+    const error = problemsOf(VALID.replace('timeout: 24h', `timeout: ${'9'.repeat(400)}d`));
+    expect(error.problems).toEqual([
+      { path: 'apps.todoapp.environments[1].approval.timeout', line: 17, message: expect.stringMatching(/longer than the longest duration allowed, 366d/) },
+    ]);
+  });
+
+  it('refuses a YAML alias bomb as a config error naming the file and the line of the alias that overflows', () => {
+    // Each line multiplies the one before by ten: line 5 is where the expansion passes 100,000 nodes.
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (const [name, prev] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e'], ['g', 'f'], ['h', 'g'], ['i', 'h']]) bomb.push(`${name}: &${name} [${Array(10).fill(`*${prev}`).join(', ')}]`);
+    const error = problemsOf(bomb.join('\n'));
+    expect(error.message).toMatch(/^slipway\.yaml: invalid configuration/);
+    expect(error.problems).toEqual([{ path: 'e[7]', line: 5, message: expect.stringMatching(/aliases expand .* more than 100000 nodes/) }]);
+  });
+
+  it('names the line of an alias with no anchor before it, and of one inside the node it names', () => {
+    expect(problemsOf(VALID.replace('images: [todoapp/frontend, todoapp/backend]', 'images: *shared')).problems).toEqual([
+      { path: 'apps.todoapp.images', line: 6, message: 'YAML alias *shared has no anchor &shared before it' },
+    ]);
+    expect(problemsOf(VALID.replace('images: [todoapp/frontend, todoapp/backend]', 'images: &i [todoapp/frontend, *i]')).problems).toEqual([
+      { path: 'apps.todoapp.images[1]', line: 6, message: 'YAML alias *i is inside the node &i it names (a cycle)' },
+    ]);
+  });
+
+  it('still reads anchors and aliases used as people use them', () => {
+    const shared = VALID.replace('checks: [ { soak: 2m },', 'checks: &checks [ { soak: 2m },').replace('approval: { required: true, timeout: 24h }', 'approval: { required: true, timeout: 24h }\n        checks: *checks');
+    const config = parseConfig(shared, 'slipway.yaml');
+    expect(config.apps.todoapp!.environments[1]!.checks).toEqual(config.apps.todoapp!.environments[0]!.checks);
+  });
+
+  it('the CLI exits 2 on an alias bomb, printing the file and line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-config-'));
+    const file = join(dir, 'slipway.yaml');
+    const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) lines.push(`l${i}: &l${i} [${Array(10).fill(i === 1 ? '*a' : `*l${i - 1}`).join(', ')}]`);
+    writeFileSync(file, lines.join('\n'));
+    const run = spawnSync(process.execPath, ['--import', 'tsx', join(process.cwd(), 'client/cli.ts'), '--config', file, 'backup', 'restore', 'a', 'b', '--into', 'scratch'], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.status, run.stderr).toBe(2);
+    expect(run.stderr).toContain(`${file}: invalid configuration`);
+    expect(run.stderr).toMatch(/l4\[7\] \(line 5\): YAML aliases expand/);
   });
 
   it('reports a missing file by name', async () => {

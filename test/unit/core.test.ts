@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration } from '../../core/duration.js';
+import { durationProblem, formatDuration, parseDuration } from '../../core/duration.js';
 import { CronError, cronMatches, parseCron, previousFiring } from '../../core/cron.js';
 import { activeFreeze } from '../../core/freeze.js';
-import { nextPatchVersion, tagMatchesPattern, tagName, versionFromTag } from '../../core/version.js';
+import { matchTagGlob, nextPatchVersion, tagMatchesPattern, tagName, versionFromTag } from '../../core/version.js';
 import { describeImages, imagesForCommit, sameImages } from '../../core/images.js';
 
 const H = 3_600_000;
@@ -18,6 +18,20 @@ describe('durations', () => {
     expect(parseDuration('5 minutes')).toBeUndefined();
     expect(formatDuration(5_400_000)).toBe('1h30m');
     expect(formatDuration(42)).toBe('42ms');
+  });
+});
+
+describe('duration limits', () => {
+  it('refuses a duration over 366 days, however it is written, saying what the longest is', () => {
+    expect(parseDuration('366d')).toBe(366 * 24 * H);
+    expect(parseDuration('8784h')).toBe(366 * 24 * H);
+    for (const text of [`${'9'.repeat(400)}d`, '367d', '200d200d', '9000h', `${'9'.repeat(30)}ms`]) {
+      expect(parseDuration(text), text).toBeUndefined();
+      expect(durationProblem(text), text).toMatch(/longer than the longest duration allowed, 366d/);
+    }
+    expect(durationProblem(`${'9'.repeat(400)}d`)!.length, 'the message does not repeat a huge input').toBeLessThan(200);
+    expect(durationProblem('5 minutes')).toMatch(/expected a duration like/);
+    expect(durationProblem('24h')).toBeUndefined();
   });
 });
 
@@ -125,6 +139,41 @@ describe('versions and tags', () => {
     expect(tagMatchesPattern('v*.*.*', 'v1.4.0')).toBe(true);
     expect(tagMatchesPattern('v*.*.*', 'v1.4')).toBe(false);
     expect(tagMatchesPattern('v*.*.*', 'release-1.4.0')).toBe(false);
+  });
+
+  it('matches tags as the glob regex did (`*` is one or more characters other than /), for any pattern and tag', () => {
+    // The regex the matcher replaces, as the oracle on inputs small enough for it.
+    const regexMatch = (pattern: string, tag: string) =>
+      new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]+')}$`).test(tag);
+    const chars = (alphabet: string[], max: number) => fc.array(fc.constantFrom(...alphabet), { maxLength: max }).map((a) => a.join(''));
+    const pattern = chars(['v', '1', '2', '.', '-', '/', '*', '*', 'a', '$', '(', '\\', '+'], 10);
+    const tag = chars(['v', '1', '2', '.', '-', '/', 'a', '$', '(', '\\', '+', '*'], 14);
+    fc.assert(fc.property(pattern, tag, (p, t) => tagMatchesPattern(p, t) === regexMatch(p, t)), { numRuns: 20_000 });
+    // And tags built to match: a pattern's stars filled with slash-free text.
+    const filled = fc.tuple(pattern, fc.array(chars(['1', '.', 'a', '-', 'v'], 4).filter((x) => x.length > 0), { minLength: 10, maxLength: 10 }));
+    fc.assert(
+      fc.property(filled, ([p, fills]) => {
+        const t = p.split('*').reduce((acc, part, i) => (i === 0 ? part : acc + fills[(i - 1) % fills.length] + part), '');
+        return tagMatchesPattern(p, t) === regexMatch(p, t) && regexMatch(p, t);
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it('matches a tag in steps linear in its length, even where the glob regex backtracked', () => {
+    // `v*.*.*` against v1.1.1.….1./: the regex tries every split of the dots between its three stars
+    // (cubic: seconds at 4 KB). The matcher looks at each character once per pattern position at most.
+    for (const length of [1_000, 2_000, 4_000, 8_000, 16_000]) {
+      const tag = `v${'1.'.repeat(length / 2)}/`;
+      for (const pattern of ['v*.*.*', 'v*.*.*.*.*.*.*.*', '*1*1*1*1*1*1*1*x']) {
+        const { matched, steps } = matchTagGlob(pattern, tag);
+        expect(matched).toBe(false);
+        expect(steps, `${pattern} on ${tag.length} characters`).toBeLessThanOrEqual((tag.length + 1) * (pattern.length + 1));
+      }
+    }
+    const { matched, steps } = matchTagGlob('v*.*.*', `v${'1'.repeat(10_000)}.2.3`);
+    expect(matched).toBe(true);
+    expect(steps).toBeLessThanOrEqual(3 * 10_005);
   });
 });
 

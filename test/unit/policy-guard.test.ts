@@ -64,6 +64,36 @@ describe('policy guard', () => {
     }
   });
 
+  it('refuses a build command asking for a variable the policy does not pass to that app’s command', () => {
+    // The policy above names no variables for `make images`: a call asking for the worker's token is refused.
+    const asked = refusedWiring('runBuildCommand', { command: 'make images', app: 'todoapp', env: ['GITHUB_TOKEN'] }, allowed);
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toContain('variables passed to the build command');
+
+    const twoApps = allowedWiring(
+      parseConfig(
+        `
+gitops: { url: https://git.example/acme/gitops.git }
+apps:
+  todoapp: { images: [todoapp/web], build: { command: make images, env: [NPM_TOKEN] }, environments: [ { name: staging, overlay: o, argocd: { application: todoapp-staging } } ] }
+  deployer: { images: [deployer/web], build: { command: make images, env: [GITOPS_TOKEN] }, environments: [ { name: staging, overlay: p, argocd: { application: deployer-staging } } ] }
+`,
+        'two-apps.yaml',
+      ),
+    );
+    const build = (app: string, env?: unknown) => refusedWiring('runBuildCommand', { command: 'make images', app, ...(env === undefined ? {} : { env }) }, twoApps);
+    expect(build('todoapp', ['NPM_TOKEN'])).toEqual([]);
+    expect(build('deployer', ['GITOPS_TOKEN'])).toEqual([]);
+    // Fewer than the policy names (none, or a call from a release recorded before builds had a list) gives the build less, never more.
+    expect(build('todoapp', [])).toEqual([]);
+    expect(build('todoapp')).toEqual([]);
+    // Another app's variables for the same command, one too many, or a list that is not a list of names.
+    expect(build('todoapp', ['GITOPS_TOKEN'])).toHaveLength(1);
+    expect(build('todoapp', ['NPM_TOKEN', 'TEMPORAL_API_KEY'])).toHaveLength(1);
+    expect(build('todoapp', 'NPM_TOKEN')).toHaveLength(1);
+    expect(build('todoapp', [{ name: 'NPM_TOKEN' }])).toHaveLength(1);
+  });
+
   it('reads wiring from the fields each activity takes, and nothing from activities that take none', () => {
     expect(wiringOf('requestPromotion', { git })).toEqual([]);
     expect(wiringOf('notify', { channels: ['log', 'log'] })).toHaveLength(2);
