@@ -121,18 +121,20 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
    */
   const answersOurs = (m: { environment: string; requestId?: string }) =>
     awaiting !== undefined && m.environment === awaiting.environment && m.requestId === awaiting.requestId;
+  // Decided once per run, before any message can arrive, so both handlers agree.
+  const matchReplies = patched(PATCH_REPLIES_MATCHED);
 
   setHandler(releaseStatusQuery, () => status);
   setHandler(promotionProgressSignal, (p) => {
     const env = status.environments.find((e) => e.environment === p.environment);
     if (!env || replies.has(p.environment)) return; // late progress after the answer changes nothing
     // Progress from the promotion itself names no request; what names one must name ours.
-    if (p.requestId !== undefined && !answersOurs(p) && patched(PATCH_REPLIES_MATCHED)) return;
+    if (p.requestId !== undefined && !answersOurs(p) && matchReplies) return;
     Object.assign(env, p);
     if (status.stage === `promoting:${p.environment}`) waitFor(`${p.environment}: ${p.phase}${p.detail ? ` — ${p.detail}` : ''}`, p.since);
   });
   setHandler(promotionFinishedSignal, (r) => {
-    if (!answersOurs(r) && patched(PATCH_REPLIES_MATCHED)) return;
+    if (!answersOurs(r) && matchReplies) return;
     replies.set(r.environment, r);
   });
 

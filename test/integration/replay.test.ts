@@ -1,12 +1,15 @@
 /**
  * Replays recorded workflow histories against today's workflow code. Each folder of
  * test/histories/ holds the histories one version of Slipway's workflows recorded (v1: the first
- * wave; v2: the worker owns the policy). Workflows of every version may still be running in users'
+ * wave; v2: the worker owns the policy; v3: fenced writes, the newer release wins, matched replies,
+ * guarded rollbacks, environments that need a person, releases that notice a gone environment,
+ * flagged and overdue backups). Workflows of every version may still be running in users'
  * clusters, so a change that would break any of them — a reordered step, a new activity without
  * `patched()` — fails here with a non-determinism error. When a change alters the commands a
  * workflow issues, keep the folders as they are and add one for the new version, recorded with
  * `npx vitest run test/integration/release-workflow.test.ts test/integration/backup.test.ts`
- * (they land in test-output/histories/).
+ * (and the environment-order, environment-attention and release-environment-gone tests for the
+ * paths they take; they land in test-output/histories/).
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,7 +37,7 @@ describe('replay of recorded histories', () => {
   });
 
   it('keeps the histories of every version so far', () => {
-    expect(versions).toEqual(expect.arrayContaining(['v1', 'v2']));
+    expect(versions).toEqual(expect.arrayContaining(['v1', 'v2', 'v3']));
   });
 
   it.each(files)('%s replays without non-determinism', async (file) => {
@@ -46,6 +49,9 @@ describe('replay of recorded histories', () => {
     const history = historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8')));
     const bundle = inject('workflowBundlePath');
     expect(bundle, 'the suite builds the workflow bundle in global setup').toBeTruthy();
-    await Worker.runReplayHistory({ workflowBundle: { codePath: bundle } }, history, `replay-${file.replace('/', '-')}`);
+    // Under the workflow id it ran with: workflows derive ids from their own (a release's request
+    // ids), and messages in the history carry them.
+    const workflowId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowId ?? `replay-${file.replace('/', '-')}`;
+    await Worker.runReplayHistory({ workflowBundle: { codePath: bundle } }, history, workflowId);
   });
 });
