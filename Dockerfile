@@ -3,8 +3,15 @@
 #   webhook:           node dist/client/webhook/main.js
 # Configured from the environment (TEMPORAL_ADDRESS, SLIPWAY_CONFIG, GITHUB_TOKEN, ...; see README).
 # Only runtime code goes in: infra/ (the servers the tests and the demo start), test/, bench/ and
-# scripts/ stay out, and test/integration/deploy-manifests.test.ts checks that they do.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# scripts/ stay out, and test/integration/runtime-image.test.ts checks that they do.
+# Node 24, the active LTS (Node 20 left support on 2026-04-30), on Debian 13, whose
+# postgresql-client is 17: pg_dump refuses servers newer than itself.
+# Pin by digest for reproducible, tamper-evident builds: resolve the tag once with
+#   docker buildx imagetools inspect node:24-trixie-slim   (the "Digest:" line of the index)
+# and build with --build-arg NODE_IMAGE=node:24-trixie-slim@sha256:<that digest> (same for
+# GO_IMAGE), or write it here; let Renovate or Dependabot move it. A digest is not written here
+# because it can only be read from the registry, and an unchecked one would break every build.
+ARG NODE_IMAGE=node:24-trixie-slim
 ARG GO_IMAGE=golang:1.26-bookworm
 ARG KUSTOMIZE_VERSION=v5.8.1
 
@@ -46,6 +53,9 @@ COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=kustomize /go/bin/kustomize /usr/local/bin/kustomize
+# The backup folder docker-compose.yml mounts a named volume on (and SLIPWAY_BACKUP_DIR names):
+# a new volume takes this folder's owner, so the node user can write its backups there.
+RUN install -d -o node -g node /var/lib/slipway/backups
 USER node
 EXPOSE 8080
 CMD ["node", "dist/worker/main.js"]

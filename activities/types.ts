@@ -470,6 +470,12 @@ export interface PromotionRequest {
    * requests from releases that did not send it keep the order in which they arrived.
    */
   releaseStartedAt?: number;
+  /**
+   * The pushed tag that asked for the release (see ReleaseInput.pushedTag): the environment
+   * answers superseded, writing nothing, when its version is lower than the newest versioned
+   * release that completed there. Explicit requests (`slipway promote`, `rollback`) name none.
+   */
+  pushedTag?: string;
 }
 
 export interface WithdrawPromotionInput {

@@ -6,8 +6,9 @@
  *
  * `syncSchedules` is idempotent: the desired state's hash rides in the schedule action's memo (the
  * part of a schedule that can be updated), so an unchanged config touches nothing. Schedules carry
- * a marker memo naming the task queue that owns them; only those are deleted when their `backup:`
- * block goes away, so schedules of another Slipway install in the same namespace are left alone.
+ * a marker memo, and their action names the task queue that owns them; only those are deleted when
+ * their `backup:` block goes away, so schedules of another Slipway install in the same namespace
+ * are left alone.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -127,70 +128,103 @@ async function describeOrUndefined(client: Client, scheduleId: string): Promise<
   }
 }
 
-function ownedBy(memo: Record<string, unknown> | undefined, taskQueue: string): boolean {
-  return memo?.slipway === MARKER && memo?.taskQueue === taskQueue;
+/**
+ * The task queue a schedule belongs to. A schedule Slipway wrote carries the desired-state hash in
+ * its action, and its action's task queue is its owner: an update can change the action but not
+ * the schedule memo, so a schedule taken over in place is told apart by its action. The schedule
+ * memo's marker is the fallback.
+ */
+function ownerOf(description: ScheduleDescription): string | undefined {
+  const action = description.action.type === 'startWorkflow' ? description.action : undefined;
+  if (action?.workflowType === 'backup' && typeof action.memo?.[HASH_KEY] === 'string') return action.taskQueue;
+  return description.memo?.slipway === MARKER && typeof description.memo.taskQueue === 'string' ? description.memo.taskQueue : undefined;
 }
 
-/** Ids of the backup schedules this task queue owns. */
-async function ownedScheduleIds(client: Client, taskQueue: string): Promise<string[]> {
-  const ids: string[] = [];
+/**
+ * The backup schedules this task queue owns, described. The listing is eventually consistent and
+ * shows only the schedule memo, so each `backup/` schedule's owner is read from its description.
+ */
+async function ownedSchedules(client: Client, taskQueue: string): Promise<ScheduleDescription[]> {
+  const candidates: string[] = [];
   for await (const summary of client.schedule.list()) {
-    if (summary.scheduleId.startsWith('backup/') && ownedBy(summary.memo, taskQueue)) ids.push(summary.scheduleId);
+    if (summary.scheduleId.startsWith('backup/')) candidates.push(summary.scheduleId);
   }
-  return ids.sort();
+  const owned: ScheduleDescription[] = [];
+  for (const id of candidates.sort()) {
+    const description = await describeOrUndefined(client, id);
+    if (description && ownerOf(description) === taskQueue) owned.push(description);
+  }
+  return owned;
 }
 
+/** What a sync did before it stopped, the schedule it stopped at, and why. */
+export class ScheduleSyncError extends Error {
+  constructor(
+    readonly report: SyncReport,
+    readonly scheduleId: string,
+    readonly step: 'create' | 'update' | 'delete' | 'read',
+    options: { cause: unknown },
+  ) {
+    const reason = options.cause instanceof Error ? options.cause.message : String(options.cause);
+    super(`schedules sync stopped at ${scheduleId} (${step}): ${reason}`, options);
+    this.name = 'ScheduleSyncError';
+  }
+}
+
+/**
+ * Makes the namespace's backup schedules match the config. Creates and updates come first and
+ * deletes last, so a sync that stops midway never removes a schedule before the ones that stay are
+ * in place; no schedule is ever deleted to be recreated (one under another owner is taken over in
+ * place). When a step fails the sync stops there and throws a ScheduleSyncError carrying what it
+ * changed until then.
+ */
 export async function syncSchedules(client: Client, config: SlipwayConfig, taskQueue: string): Promise<SyncReport> {
   const report: SyncReport = { created: [], updated: [], deleted: [], unchanged: [] };
   const desired = desiredBackupSchedules(config);
-
-  for (const want of desired) {
-    const parts = scheduleParts(want, taskQueue);
-    const current = await describeOrUndefined(client, want.scheduleId);
-    const create = () =>
-      client.schedule.create({
-        scheduleId: want.scheduleId,
-        ...parts,
-        memo: { slipway: MARKER, taskQueue, app: want.app, environment: want.environment },
-      });
-    if (!current) {
-      await create();
-      report.created.push(want.scheduleId);
-      continue;
-    }
-    const currentAction = current.action.type === 'startWorkflow' ? current.action : undefined;
-    if (currentAction?.memo?.[HASH_KEY] === parts.action.memo![HASH_KEY] && ownedBy(current.memo, taskQueue)) {
-      report.unchanged.push(want.scheduleId);
-      continue;
-    }
-    if (!ownedBy(current.memo, taskQueue)) {
-      // The owner marker lives in the schedule memo, which an update cannot change: recreate,
-      // keeping a person's pause.
-      await client.schedule.getHandle(want.scheduleId).delete();
-      await client.schedule.create({
-        scheduleId: want.scheduleId,
-        ...parts,
-        memo: { slipway: MARKER, taskQueue, app: want.app, environment: want.environment },
-        state: { paused: current.state.paused, note: current.state.note },
-      });
-    } else {
+  let at: { scheduleId: string; step: ScheduleSyncError['step'] } = { scheduleId: '(listing)', step: 'read' };
+  try {
+    for (const want of desired) {
+      const parts = scheduleParts(want, taskQueue);
+      at = { scheduleId: want.scheduleId, step: 'read' };
+      const current = await describeOrUndefined(client, want.scheduleId);
+      if (!current) {
+        at.step = 'create';
+        await client.schedule.create({
+          scheduleId: want.scheduleId,
+          ...parts,
+          memo: { slipway: MARKER, taskQueue, app: want.app, environment: want.environment },
+        });
+        report.created.push(want.scheduleId);
+        continue;
+      }
+      const currentAction = current.action.type === 'startWorkflow' ? current.action : undefined;
+      if (currentAction?.memo?.[HASH_KEY] === parts.action.memo![HASH_KEY] && ownerOf(current) === taskQueue) {
+        report.unchanged.push(want.scheduleId);
+        continue;
+      }
+      // In place, whoever held it before: a person's pause and note survive.
+      at.step = 'update';
       await client.schedule.getHandle(want.scheduleId).update((previous) => ({
         ...parts,
         state: { paused: previous.state.paused, note: previous.state.note, remainingActions: previous.state.remainingActions },
       }));
+      report.updated.push(want.scheduleId);
     }
-    report.updated.push(want.scheduleId);
-  }
 
-  const wanted = new Set(desired.map((d) => d.scheduleId));
-  for (const id of await ownedScheduleIds(client, taskQueue)) {
-    if (wanted.has(id)) continue;
-    try {
-      await client.schedule.getHandle(id).delete();
-    } catch (err) {
-      if (!(err instanceof ScheduleNotFoundError)) throw err;
+    at = { scheduleId: '(listing)', step: 'read' };
+    const wanted = new Set(desired.map((d) => d.scheduleId));
+    for (const { scheduleId } of await ownedSchedules(client, taskQueue)) {
+      if (wanted.has(scheduleId)) continue;
+      at = { scheduleId, step: 'delete' };
+      try {
+        await client.schedule.getHandle(scheduleId).delete();
+      } catch (err) {
+        if (!(err instanceof ScheduleNotFoundError)) throw err;
+      }
+      report.deleted.push(scheduleId);
     }
-    report.deleted.push(id);
+  } catch (err) {
+    throw new ScheduleSyncError(report, at.scheduleId, at.step, { cause: err });
   }
   return report;
 }
@@ -213,12 +247,7 @@ function toInfo(description: ScheduleDescription): BackupScheduleInfo {
 
 /** The backup schedules this task queue owns, with their state. */
 export async function listSchedules(client: Client, taskQueue: string): Promise<BackupScheduleInfo[]> {
-  const infos: BackupScheduleInfo[] = [];
-  for (const id of await ownedScheduleIds(client, taskQueue)) {
-    const description = await describeOrUndefined(client, id);
-    if (description) infos.push(toInfo(description));
-  }
-  return infos;
+  return (await ownedSchedules(client, taskQueue)).map(toInfo);
 }
 
 export async function describeBackupSchedule(client: Client, app: string, environment: string): Promise<BackupScheduleInfo> {

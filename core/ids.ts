@@ -7,8 +7,14 @@ export const TASK_QUEUE_DEFAULT = 'slipway';
 /** A release of one source commit: `release/todoapp/3f2a9c1…`. */
 export const releaseWorkflowId = (app: string, commit: string): string => `release/${app}/${commit}`;
 
-/** A release started by a pushed tag: `release/todoapp/v1.4.0`. */
-export const tagReleaseWorkflowId = (app: string, tag: string): string => `release/${app}/${tag}`;
+/**
+ * A release started by a pushed tag: `release/todoapp/v1.4.0@3f2a9c1…`. The id is what
+ * de-duplicates deliveries, so it holds all that makes one the same request: app, tag and the
+ * whole commit it tags. A tag deleted and pushed again on another commit is then a new request,
+ * which the policy decides on, instead of landing on the old release and being ignored. `@`, not
+ * `/`: a release id is `release/<app>/<one segment>` (what `slipway cancel` takes).
+ */
+export const tagReleaseWorkflowId = (app: string, tag: string, commit: string): string => `release/${app}/${tag}@${commit}`;
 
 /** The long-lived owner of one environment: `env/todoapp/production`. */
 export const environmentWorkflowId = (app: string, environment: string): string => `env/${app}/${environment}`;

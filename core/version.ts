@@ -18,6 +18,42 @@ export function compareVersions(a: SemVer, b: SemVer): number {
   return a.major - b.major || a.minor - b.minor || a.patch - b.patch;
 }
 
+/**
+ * SemVer 2.0.0 precedence of two version strings (`1.4.0`, `v1.5.0-rc.2`, build metadata
+ * ignored): negative when `a` is lower, 0 when equal, positive when higher; undefined when either
+ * is not a semantic version, so a caller can tell "not comparable" from "equal". Numbers compare
+ * by their digits, never through floating point, so no size of number is misread.
+ */
+export function compareSemver(a: string, b: string): number | undefined {
+  const x = SEMVER_FULL.exec(a.trim());
+  const y = SEMVER_FULL.exec(b.trim());
+  if (!x || !y) return undefined;
+  for (let i = 1; i <= 3; i++) {
+    const c = compareDigits(x[i]!, y[i]!);
+    if (c !== 0) return c;
+  }
+  const [pa, pb] = [x[4], y[4]];
+  // A release is higher than any of its prereleases.
+  if (pa === undefined || pb === undefined) return pa === pb ? 0 : pa === undefined ? 1 : -1;
+  const ia = pa.split('.');
+  const ib = pb.split('.');
+  for (let i = 0; i < Math.min(ia.length, ib.length); i++) {
+    const [ea, eb] = [ia[i]!, ib[i]!];
+    const [na, nb] = [/^\d+$/.test(ea), /^\d+$/.test(eb)];
+    // Numeric identifiers are lower than alphanumeric ones; alphanumeric ones compare in ASCII order.
+    const c = na && nb ? compareDigits(ea, eb) : na ? -1 : nb ? 1 : ea < eb ? -1 : ea > eb ? 1 : 0;
+    if (c !== 0) return c;
+  }
+  return ia.length - ib.length;
+}
+
+const SEMVER_FULL = /^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?$/;
+
+function compareDigits(a: string, b: string): number {
+  const [x, y] = [a.replace(/^0+(?=\d)/, ''), b.replace(/^0+(?=\d)/, '')];
+  return x.length - y.length || (x < y ? -1 : x > y ? 1 : 0);
+}
+
 /** The tag name for a version: format `v{version}` and 1.2.3 give `v1.2.3`. */
 export const tagName = (format: string, version: string): string => format.replace('{version}', version);
 

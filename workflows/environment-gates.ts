@@ -3,11 +3,12 @@
  * the build passed the environment before (a later environment takes nothing else), freeze
  * windows (durable timers), and the notice that an approval is awaited.
  */
-import { ApplicationFailure, condition, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, isCancellation, log, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import { activeFreeze } from '../core/freeze.js';
 import { buildLabel } from '../core/ids.js';
-import { controlStepOptions, notifyQuietly } from './activities.js';
-import type { ControlActivities, EnvironmentPolicy, GithubActivities, VerifiedApproval } from '../activities/types.js';
+import { controlStepOptions, notifyOptions, notifyQuietly } from './activities.js';
+import type { ControlActivities, EnvironmentPolicy, GithubActivities, NotificationEvent, NotifyActivities, VerifiedApproval } from '../activities/types.js';
+import type { NotifyChannel } from '../config/schema.js';
 import type { ApprovalChannel, ApprovalWait } from './approvals.js';
 import type { EnvironmentLedger } from './environment-ledger.js';
 import * as messages from './messages.js';
@@ -20,6 +21,15 @@ import type { ApprovalDecision, PromotionRequest, ResolveAttention } from './typ
 /** Versioning: gates added after environment workflows were already running. */
 const PATCH_PREVIOUS_MUST_PASS = 'environment-previous-must-pass';
 const PATCH_ROLLBACK_TO_KNOWN_BUILD = 'environment-rollback-to-known-build';
+const PATCH_APPROVAL_REQUEST_DELIVERED = 'environment-approval-request-delivered';
+
+/**
+ * An approval request nobody receives leaves the release waiting out the whole approval timeout,
+ * so each channel is tried this often (backing off from the first pause, doubling) before the
+ * environment says, where people look, that nobody was asked.
+ */
+export const APPROVAL_REQUEST_ATTEMPTS = 5;
+const APPROVAL_REQUEST_FIRST_PAUSE_MS = 2_000;
 
 /**
  * The request as the environment's policy has it, if the policy lets it in: a promotion only of a
@@ -71,20 +81,68 @@ function describeFreeze(freeze: NonNullable<ReturnType<typeof freezeNow>>): stri
   return `(${freeze.window.reason ?? freeze.window.cron}) until ${new Date(freeze.until).toISOString()}`;
 }
 
-export function notifyAwaitingApproval(app: string, environment: string, head: PromotionRequest): Promise<void> {
-  return notifyQuietly(
-    head.environment.notify,
-    {
-      kind: 'awaiting-approval',
-      app,
-      environment,
-      version: head.version,
-      commit: head.commit,
-      workflowId: workflowInfo().workflowId,
-      message: `${app} ${buildLabel(head)} is waiting for approval to enter ${environment}: slipway approve ${app} ${environment}`,
-    },
-    `notify: ${buildLabel(head)} awaits approval in ${environment}`,
-  );
+export interface ApprovalRequestDelivery {
+  /** False once the wait is decided or withdrawn: retrying then asks nobody anything. */
+  stillWaiting(): boolean;
+  /** Called when a channel still failed after every attempt, with the notice people should see. */
+  undelivered(notice: string): void;
+}
+
+/**
+ * Asks for the approval through the environment's channels. Each channel is retried until it
+ * delivers (APPROVAL_REQUEST_ATTEMPTS, with durable pauses); one that never does is named in the
+ * notice handed to `delivery.undelivered`, so the waiting request itself says that nobody was asked.
+ */
+export async function notifyAwaitingApproval(app: string, environment: string, head: PromotionRequest, delivery: ApprovalRequestDelivery): Promise<void> {
+  const event: NotificationEvent = {
+    kind: 'awaiting-approval',
+    app,
+    environment,
+    version: head.version,
+    commit: head.commit,
+    workflowId: workflowInfo().workflowId,
+    message: `${app} ${buildLabel(head)} is waiting for approval to enter ${environment}: slipway approve ${app} ${environment}`,
+  };
+  const summary = `notify: ${buildLabel(head)} awaits approval in ${environment}`;
+  if (!patched(PATCH_APPROVAL_REQUEST_DELIVERED)) return notifyQuietly(head.environment.notify, event, summary);
+  const channels = Array.isArray(head.environment.notify) ? head.environment.notify : [head.environment.notify];
+  const delivered = await Promise.all(channels.map((channel) => deliverWithRetries(channel, event, summary, delivery.stillWaiting)));
+  const missed = channels.filter((_, i) => !delivered[i]).map(channelName);
+  if (missed.length === 0 || !delivery.stillWaiting()) return;
+  const notice =
+    `${missed.length === channels.length ? 'NOBODY WAS ASKED: ' : ''}the approval request could not be delivered to ${missed.join(', ')} ` +
+    `after ${APPROVAL_REQUEST_ATTEMPTS} attempts (the worker's log says why); tell an approver: slipway approve ${app} ${environment}`;
+  log.warn(notice, { app, environment, channels: missed });
+  delivery.undelivered(notice);
+}
+
+/** True once the channel took the event (or nobody waits any more); false after the last failed attempt. */
+async function deliverWithRetries(channel: NotifyChannel, event: NotificationEvent, summary: string, stillWaiting: () => boolean): Promise<boolean> {
+  const notify = proxyActivities<NotifyActivities>(notifyOptions()).notify;
+  let pause = APPROVAL_REQUEST_FIRST_PAUSE_MS;
+  for (let attempt = 1; ; attempt++) {
+    const ok = await notify
+      .executeWithOptions({ ...notifyOptions(), summary: `${summary} (${channelName(channel)}, attempt ${attempt})` }, [{ channels: [channel], event }])
+      .then(
+        (r) => r.failed === 0,
+        (err: unknown) => {
+          if (isCancellation(err)) throw err;
+          return false; // the activity's own retries ran out (a worker lost each time): one failed attempt
+        },
+      );
+    if (ok) return true;
+    if (attempt >= APPROVAL_REQUEST_ATTEMPTS) return false;
+    // Ends early when someone decides meanwhile: the request has done its job.
+    if (await condition(() => !stillWaiting(), pause)) return true;
+    pause *= 2;
+  }
+}
+
+/** `discord (DISCORD_WEBHOOK_URL)`: the variable's name, never its value. */
+function channelName(channel: NotifyChannel): string {
+  if (channel === 'log') return 'log';
+  if ('discord' in channel) return `discord (${channel.discord.urlFromEnv})`;
+  return `slack (${channel.slack.urlFromEnv})`;
 }
 
 /** Why the build may not enter yet: it failed in, or never passed, the environment before; undefined when it passed. */

@@ -7,6 +7,7 @@
  */
 import { formatDuration } from '../core/duration.js';
 import { buildLabel } from '../core/ids.js';
+import { compareSemver } from '../core/version.js';
 import type { ApprovalChannel, ApprovalWait } from './approvals.js';
 import type {
   ApprovalDecision,
@@ -117,6 +118,12 @@ export class EnvironmentLedger {
   readonly withdrawn: Set<string>;
   /** The newest release (by start time) that completed here; carried, so an older one stays refused. */
   newest: NewestRelease | undefined;
+  /**
+   * The newest release (by start time) with a version that completed here; carried, so a pushed
+   * tag below its version stays refused however long ago that was. A release without a version
+   * (a `slipway promote` of a bare commit) leaves it as it was: it says nothing about versions.
+   */
+  newestVersioned: NewestRelease | undefined;
   /** Numbers the promotions (child workflow ids), across continue-as-new. */
   sequence: number;
   gate: Gate | undefined;
@@ -134,6 +141,7 @@ export class EnvironmentLedger {
     this.followers = new Map(Object.entries(carried?.followers ?? {}));
     this.withdrawn = new Set(carried?.withdrawn ?? []);
     this.newest = carried?.newest;
+    this.newestVersioned = carried?.newestVersioned;
     this.sequence = carried?.sequence ?? 0;
     this.attention = carried?.attention;
     this.resolutions = [...(carried?.resolutions ?? [])];
@@ -152,14 +160,22 @@ export class EnvironmentLedger {
    * request from a release older than the one waiting, or than the newest that completed here, is
    * answered superseded — where the caller's versioning says this run does so (`byAge`; older runs
    * went by arrival alone). An older request behind a newer one in flight waits: should the newer
-   * one fail, the older build may still go (see `newerCompleted` when it comes to the head).
+   * one fail, the older build may still go (see `newerCompleted` when it comes to the head). A
+   * pushed tag's request below the newest version that completed here is answered superseded too
+   * (`byVersion`, where the caller's versioning says so; see `higherVersionCompleted`).
    */
-  receive(request: PromotionRequest, now: number, options: { byAge: () => boolean } = { byAge: () => true }): Admission {
+  receive(request: PromotionRequest, now: number, options: { byAge: () => boolean; byVersion?: () => boolean; laterRun?: () => boolean } = { byAge: () => true }): Admission {
     // A release cannot have started after its request arrived: a start time from the future
     // (anyone who reaches the Temporal API can send one) would otherwise win over every later release.
     if (request.releaseStartedAt !== undefined && request.releaseStartedAt > now) request = { ...request, releaseStartedAt: now };
-    if (this.isKnown(request.requestId)) {
-      const done = this.recent.find((r) => r.requestId === request.requestId);
+    const done = this.recent.find((r) => r.requestId === request.requestId);
+    // A request id is a release's id and an environment. A retry of its delivery comes from the
+    // same run of that release; a later run under the same id (started again once Temporal's
+    // retention dropped the first: a redelivered tag, a repeated `slipway release`) asks anew, and
+    // the first run's answer would tell it of a deployment it did not make. Where the caller's
+    // versioning says so (`laterRun`; older runs answered it as a duplicate).
+    const laterRun = done !== undefined && !this.isQueued(request.requestId) && startedLaterThan(request, done) && (options.laterRun?.() ?? true);
+    if (this.isKnown(request.requestId) && !laterRun) {
       return { kind: 'duplicate', answer: done ? { request, outcome: recordedOutcome(done) } : undefined };
     }
     if (this.withdrawn.has(request.requestId)) {
@@ -185,6 +201,12 @@ export class EnvironmentLedger {
     if (newer && options.byAge()) {
       const outcome: PromotionOutcome = { outcome: 'superseded', by: newer.releaseId };
       this.record(request, outcome, now, { notes: [olderThan(newer)] });
+      return { kind: 'stale', answer: { request, outcome } };
+    }
+    const higher = this.higherVersionCompleted(request);
+    if (higher && (options.byVersion?.() ?? true)) {
+      const outcome: PromotionOutcome = { outcome: 'superseded', by: higher.releaseId };
+      this.record(request, outcome, now, { notes: [lowerVersionThan(request, higher)] });
       return { kind: 'stale', answer: { request, outcome } };
     }
     const superseded: Answer[] = [];
@@ -297,6 +319,24 @@ export class EnvironmentLedger {
     return { releaseId: this.newest.releaseId, commit: this.newest.commit, version: this.newest.version, where: 'completed' };
   }
 
+  /**
+   * The newest versioned release that completed here, when this request comes from a pushed tag
+   * (`pushedTag`) whose version is lower than that one's. Start times cannot order these: a
+   * delivery GitHub redelivers (or a person replays) after Temporal's retention dropped the first
+   * release starts a new release — the newest by start time — of an old build. The tag's version
+   * can, and what it is compared with is carried across continue-as-new, so the refusal outlives
+   * retention. Equal versions go (a tag re-created on another commit is a request the policy
+   * decides on; the same commit running already is answered at once). Explicit requests never
+   * name a pushed tag, so `slipway promote` and `rollback` still go back; a version either side
+   * that is not semantic compares to nothing, and the request goes as any other.
+   */
+  higherVersionCompleted(request: PromotionRequest): NewerRelease | undefined {
+    const floor = this.newestVersioned;
+    if (typeof request.pushedTag !== 'string' || request.kind !== 'promote' || isExplicit(request) || !request.version || !floor?.version) return undefined;
+    const order = compareSemver(request.version, floor.version);
+    return order !== undefined && order < 0 ? { releaseId: floor.releaseId, commit: floor.commit, version: floor.version, where: 'completed' } : undefined;
+  }
+
   /** The next promotion's number. */
   nextSequence(): number {
     return ++this.sequence;
@@ -334,6 +374,7 @@ export class EnvironmentLedger {
       followers: Object.fromEntries(this.followers),
       ...(this.withdrawn.size > 0 ? { withdrawn: [...this.withdrawn] } : {}),
       ...(this.newest ? { newest: this.newest } : {}),
+      ...(this.newestVersioned ? { newestVersioned: this.newestVersioned } : {}),
       ...(this.attention ? { attention: this.attention } : {}),
       ...(this.resolutions.length > 0 ? { resolutions: this.resolutions } : {}),
     };
@@ -354,8 +395,10 @@ export class EnvironmentLedger {
   /** A request's release completed here: the newest one so far, unless a newer one did before. */
   private completed(request: PromotionRequest): void {
     const age = ageOf(request);
-    if (!age || (this.newest && !startedBefore(this.newest, age))) return;
-    this.newest = { releaseId: age.releaseId, startedAt: age.startedAt, commit: request.commit, ...(request.version ? { version: request.version } : {}) };
+    if (!age) return;
+    const release: NewestRelease = { releaseId: age.releaseId, startedAt: age.startedAt, commit: request.commit, ...(request.version ? { version: request.version } : {}) };
+    if (!this.newest || startedBefore(this.newest, age)) this.newest = release;
+    if (request.version && (!this.newestVersioned || startedBefore(this.newestVersioned, age))) this.newestVersioned = release;
   }
 
   /** `leader` leaves the queue unanswered for its followers: the first takes its place at `index`, the rest follow it. */
@@ -381,6 +424,7 @@ export class EnvironmentLedger {
       commit: request.commit,
       version: request.version,
       kind: request.kind,
+      ...(request.releaseStartedAt !== undefined ? { releaseStartedAt: request.releaseStartedAt } : {}),
       outcome: outcome.outcome,
       reason: reasonOf(outcome),
       gitopsCommit: outcome.outcome === 'promoted' ? outcome.gitopsCommit : outcome.outcome === 'failed' ? outcome.rollbackCommit : undefined,
@@ -393,17 +437,27 @@ export class EnvironmentLedger {
   }
 
   private isKnown(requestId: string): boolean {
-    return (
-      this.pending.some((p) => p.requestId === requestId) ||
-      [...this.followers.values()].some((list) => list.some((f) => f.requestId === requestId)) ||
-      this.recent.some((r) => r.requestId === requestId)
-    );
+    return this.isQueued(requestId) || this.recent.some((r) => r.requestId === requestId);
   }
+
+  private isQueued(requestId: string): boolean {
+    return this.pending.some((p) => p.requestId === requestId) || [...this.followers.values()].some((list) => list.some((f) => f.requestId === requestId));
+  }
+}
+
+/** Whether `request` comes from a later run of the release that `record`'s request came from (both say when their run started). */
+function startedLaterThan(request: PromotionRequest, record: DeploymentRecord): boolean {
+  return typeof request.releaseStartedAt === 'number' && typeof record.releaseStartedAt === 'number' && request.releaseStartedAt > record.releaseStartedAt;
 }
 
 /** Why a request from an older release was not run, for its record. */
 export function olderThan(newer: NewerRelease): string {
   return `${newer.releaseId} (${buildLabel(newer)}) started later and ${newer.where === 'waiting' ? 'waits' : 'completed'} here: an older release never replaces a newer one`;
+}
+
+/** Why a pushed tag's request was not run, for its record. */
+export function lowerVersionThan(request: PromotionRequest, higher: NewerRelease): string {
+  return `tag ${request.pushedTag} is ${request.version}, lower than ${buildLabel(higher)} of ${higher.releaseId}, the newest version that completed here: a pushed tag never takes an environment to a lower version (slipway promote or rollback can)`;
 }
 
 /** The note on the record of an explicit request that goes back past a newer release. */

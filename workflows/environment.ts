@@ -26,7 +26,7 @@ import { workflowNow } from './clock.js';
 import { attentionAfter, attentionRefusal, clearedNote } from './environment-attention.js';
 import { activeFreezeOf, handleApprovalDecisions, handleResolutions, notifyAwaitingApproval, underPolicyAndAdmitted, waitOutFreeze } from './environment-gates.js';
 import { ApprovalWait, approvalRules } from './approvals.js';
-import { EnvironmentLedger, goesBackPast, isExplicit, isPromotionRequest, olderThan, type RecordFacts } from './environment-ledger.js';
+import { EnvironmentLedger, goesBackPast, isExplicit, isPromotionRequest, lowerVersionThan, olderThan, type RecordFacts } from './environment-ledger.js';
 import * as messages from './messages.js';
 import { environmentPolicy } from './policy.js';
 import { describeFailure } from './failures.js';
@@ -58,6 +58,19 @@ const PATCH_ROLLBACK_CONFLICT_NEEDS_PERSON = 'environment-rollback-conflict-need
  * unanswered: the first becomes the head and runs. Older runs answered them "cancelled" too.
  */
 const PATCH_FOLLOWER_OUTLIVES_LEADER = 'environment-follower-outlives-cancelled-leader';
+/**
+ * A pushed tag's request whose version is lower than the newest versioned release that completed
+ * here is answered superseded, writing nothing, on arrival and again when it reaches the head
+ * (after the newer one completed in front of it): a delivery replayed after Temporal's retention
+ * never moves the environment back. Older runs took such requests (none named a tag).
+ */
+const PATCH_PUSHED_TAG_NEVER_LOWER = 'environment-pushed-tag-never-lower-version';
+/**
+ * A request from a later run of a release id (started again after Temporal's retention dropped the
+ * first run) is taken as a request of its own, not answered with the first run's answer. Older
+ * runs answered it as a duplicate.
+ */
+const PATCH_LATER_RUN_ASKS_ANEW = 'environment-later-run-asks-anew';
 /** The gate an override waits at when its environment has none of its own. */
 const OVERRIDE_APPROVAL = { required: true, timeout: 24 * 3_600_000, count: 1, fourEyes: true, channels: ['github', 'cli', 'ui'] as Array<'github' | 'cli' | 'ui'> };
 
@@ -93,7 +106,11 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
   setHandler(messages.requestPromotionSignal, (request) => {
     // Anyone who reaches the Temporal API can signal: a request that is not one is dropped, not run.
     if (!isPromotionRequest(request)) return;
-    const admission = ledger.receive(request, workflowNow(), { byAge: () => patched(PATCH_NEWEST_RELEASE_WINS) });
+    const admission = ledger.receive(request, workflowNow(), {
+      byAge: () => patched(PATCH_NEWEST_RELEASE_WINS),
+      byVersion: () => patched(PATCH_PUSHED_TAG_NEVER_LOWER),
+      laterRun: () => patched(PATCH_LATER_RUN_ASKS_ANEW),
+    });
     if (admission.kind === 'duplicate' && admission.answer) answer([admission.answer]); // its first answer may have been lost
     if (admission.kind === 'already-deployed' || admission.kind === 'stale') answer([admission.answer]);
     if (admission.kind === 'queued') {
@@ -150,6 +167,11 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
       facts.notes = [olderThan(newer)];
       return { outcome: 'superseded', by: newer.releaseId };
     }
+    const higher = ledger.higherVersionCompleted(asked);
+    if (higher && patched(PATCH_PUSHED_TAG_NEVER_LOWER)) {
+      facts.notes = [lowerVersionThan(asked, higher)];
+      return { outcome: 'superseded', by: higher.releaseId };
+    }
     let head = asked;
     if (patched(PATCH_GATES_FROM_POLICY)) {
       const admitted = await underPolicyAndAdmitted(asked, policyFor);
@@ -178,8 +200,13 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
     if (approval?.required && (head.kind === 'promote' || env.rollback?.approval === true)) {
       const wait = (ledger.approval = new ApprovalWait(head, approvalRules(approval, head.requestedBy), workflowNow()));
       const needed = wait.rules.count > 1 ? `${wait.rules.count} approvals` : 'approval';
-      setGate(head, 'awaiting-approval', `${needed} to deploy ${buildLabel(head)} (slipway approve ${app} ${envName}), times out after ${formatDuration(approval.timeout)}`);
-      await notifyAwaitingApproval(app, envName, head);
+      const waitingDetail = `${needed} to deploy ${buildLabel(head)} (slipway approve ${app} ${envName}), times out after ${formatDuration(approval.timeout)}`;
+      setGate(head, 'awaiting-approval', waitingDetail);
+      // A request that reached nobody says so in the environment's state and the release's status.
+      await notifyAwaitingApproval(app, envName, head, {
+        stillWaiting: () => !wait.decided && !isWithdrawn(),
+        undelivered: (notice) => setGate(head, 'awaiting-approval', `${waitingDetail}; ${notice}`),
+      });
       const answered = await condition(() => wait.decided || isWithdrawn(), approval.timeout);
       if (isWithdrawn()) return { outcome: 'cancelled' };
       if (!answered) return { outcome: 'approval-timed-out', after: workflowNow() - wait.since };

@@ -60,6 +60,8 @@ const LIVENESS_CHECK_MIN_MS = 1_000;
  * few dozen events to its history, not a few hundred.
  */
 const LIVENESS_CHECK_MAX_MS = 60 * 60_000;
+/** Versioning: a release started by a pushed tag names the tag in its requests (environments never take those to a lower version). */
+const PATCH_REQUEST_NAMES_PUSHED_TAG = 'release-request-names-pushed-tag';
 /** Versioning: a command build is given the variables the policy names for it (it sees no other of the worker's). */
 const PATCH_BUILD_ENV_FROM_POLICY = 'release-build-env-from-policy';
 
@@ -207,6 +209,7 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
           ...(policy ? { policyVersion: policy.version } : {}),
           ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
           ...(input.override ? { override: input.override } : {}),
+          ...(typeof input.pushedTag === 'string' && patched(PATCH_REQUEST_NAMES_PUSHED_TAG) ? { pushedTag: input.pushedTag } : {}),
         }],
       );
       if (patched(PATCH_NOTICE_ENVIRONMENT_GONE)) await replyOrEnvironmentGone(env.name, delivered || undefined);

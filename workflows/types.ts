@@ -51,6 +51,12 @@ export interface ReleaseInput {
   requestedBy?: string;
   /** Take the build past an environment it has not passed: only where the policy allows, after someone else approves. */
   override?: { reason: string };
+  /**
+   * The tag whose push asked for this release (the webhook sets it). Its requests name it, and an
+   * environment never takes them to a lower version than the newest versioned release that
+   * completed there: a delivery replayed after Temporal forgot the first release moves nothing back.
+   */
+  pushedTag?: string;
 }
 
 export type ReleaseStage =
@@ -158,6 +164,11 @@ export interface DeploymentRecord {
   commit: string;
   version?: string;
   kind: 'promote' | 'rollback';
+  /**
+   * When the asking release's run started (absent for releases that did not send it): a request
+   * under the same id from a later run is a request of its own, not a retry of this one.
+   */
+  releaseStartedAt?: number;
   outcome: PromotionOutcome['outcome'];
   reason?: string;
   gitopsCommit?: string;
@@ -271,6 +282,8 @@ export interface EnvironmentWorkflowInput {
     sequence: number;
     /** The newest release that completed there, so an older one stays refused in the next run. */
     newest?: NewestRelease;
+    /** The newest release with a version that completed there, so a pushed tag below it stays refused. */
+    newestVersioned?: NewestRelease;
     /** The environment's need for a person, so the next run keeps refusing until it is resolved. */
     attention?: EnvironmentAttention;
     resolutions?: AttentionResolution[];

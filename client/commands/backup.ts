@@ -14,9 +14,20 @@ import { defaultBackupStore, parseDatabaseUrl, withDatabase, type BackupStore } 
 import { databaseIdentity, withClient } from '../../activities/backup/pg-client.js';
 import { refuseSystemDatabase, RestoreTargetRefused } from '../../activities/backup/system-databases.js';
 import { listBackups, restoreBackup, runBackupNow } from '../backups.js';
+import type { backup as backupWorkflow } from '../../workflows/backup.js';
 import type { CliContext } from '../context.js';
-import { CliExit, EXIT_USAGE } from '../errors.js';
-import { desiredBackupSchedules, listSchedules, pauseSchedule, syncSchedules, triggerSchedule, unpauseSchedule } from '../schedules.js';
+import { CliExit, EXIT_FAILED, EXIT_USAGE } from '../errors.js';
+import { failureText, innermostFailure } from '../failure-text.js';
+import {
+  desiredBackupSchedules,
+  listSchedules,
+  pauseSchedule,
+  ScheduleSyncError,
+  syncSchedules,
+  triggerSchedule,
+  unpauseSchedule,
+  type SyncReport,
+} from '../schedules.js';
 
 /** The part of the CLI context these commands use. */
 export type BackupCliContext = Pick<CliContext, 'loadConfig' | 'client' | 'taskQueue' | 'json' | 'print' | 'printJson'>;
@@ -107,6 +118,25 @@ export async function checkRestoreConfirmation(c: RestoreConfirmation): Promise<
   }
 }
 
+/** `created: a, b` lines, one per kind of change that happened. */
+export function syncReportLines(report: SyncReport): string[] {
+  return (['created', 'updated', 'deleted', 'unchanged'] as const).filter((k) => report[k].length > 0).map((k) => `${k}: ${report[k].join(', ')}`);
+}
+
+/**
+ * Waits for a backup workflow's result; a failure ends the command with the workflow's own reason
+ * (the innermost ApplicationFailure's type and message), not the client's "Workflow execution failed".
+ */
+async function backupOutcome<T>(ctx: BackupCliContext, what: string, workflowId: string | undefined, result: () => Promise<T>): Promise<T> {
+  try {
+    return await result();
+  } catch (err) {
+    const text = failureText(err);
+    if (ctx.json) ctx.printJson({ outcome: 'failed', ...(workflowId ? { workflowId } : {}), failure: innermostFailure(err) });
+    throw new CliExit(EXIT_FAILED, `error: ${what}${workflowId ? ` (${workflowId})` : ''} failed: ${text}`);
+  }
+}
+
 function backupSettings(config: SlipwayConfig, app: string, environment: string) {
   const desired = desiredBackupSchedules(config).find((d) => d.app === app && d.environment === environment);
   if (!desired) throw new Error(`${app}/${environment} has no backup: block in slipway.yaml`);
@@ -129,13 +159,20 @@ export function registerBackupCommands(program: Command, context: () => BackupCl
     .description('create, update and delete backup schedules to match slipway.yaml')
     .action(async () => {
       const ctx = context();
-      const report = await syncSchedules(await ctx.client(), await ctx.loadConfig(), ctx.taskQueue);
-      out(report, () =>
-        (['created', 'updated', 'deleted', 'unchanged'] as const)
-          .filter((k) => report[k].length > 0)
-          .map((k) => `${k}: ${report[k].join(', ')}`)
-          .join('\n') || 'no backup schedules in slipway.yaml',
-      );
+      const client = await ctx.client();
+      const config = await ctx.loadConfig();
+      let report: SyncReport;
+      try {
+        report = await syncSchedules(client, config, ctx.taskQueue);
+      } catch (err) {
+        if (!(err instanceof ScheduleSyncError)) throw err;
+        // What changed before the stop is said either way: a rerun starts from there.
+        const stoppedAt = { scheduleId: err.scheduleId, step: err.step, reason: failureText(err.cause) };
+        if (ctx.json) ctx.printJson({ ...err.report, stoppedAt });
+        else for (const line of syncReportLines(err.report)) ctx.print(line);
+        throw new CliExit(EXIT_FAILED, `error: schedules sync stopped at ${err.scheduleId} (${err.step}): ${stoppedAt.reason}; nothing after it was changed`);
+      }
+      out(report, () => syncReportLines(report).join('\n') || 'no backup schedules in slipway.yaml');
     });
 
   schedules
@@ -176,10 +213,12 @@ export function registerBackupCommands(program: Command, context: () => BackupCl
     .description('run the schedule now (through Temporal, like a scheduled run)')
     .option('--wait', 'wait for the backup to finish')
     .action(async (app: string, env: string, opts: { wait?: boolean }) => {
-      const client = await context().client();
+      const ctx = context();
+      const client = await ctx.client();
       const started = await triggerSchedule(client, app, env);
       if (!opts.wait) return out(started, () => `started ${started.workflowId}`);
-      const result = await client.workflow.getHandle(started.workflowId, started.runId).result();
+      const handle = client.workflow.getHandle<typeof backupWorkflow>(started.workflowId, started.runId);
+      const result = await backupOutcome(ctx, `backup of ${app}/${env}`, started.workflowId, () => handle.result());
       out({ ...started, result }, () => `${started.workflowId}: backup ${result.backupId} verified (${result.tables} tables, ${result.rows} rows)`);
     });
 
@@ -204,7 +243,9 @@ export function registerBackupCommands(program: Command, context: () => BackupCl
     .description('back up an environment now and wait for the verified result')
     .action(async (app: string, env: string) => {
       const ctx = context();
-      const { workflowId, result } = await runBackupNow(await ctx.client(), await ctx.loadConfig(), app, env, ctx.taskQueue);
+      const client = await ctx.client();
+      const config = await ctx.loadConfig();
+      const { workflowId, result } = await backupOutcome(ctx, `backup of ${app}/${env}`, undefined, () => runBackupNow(client, config, app, env, ctx.taskQueue));
       out({ workflowId, ...result }, () => `${workflowId}: backup ${result.backupId} verified (${result.tables} tables, ${result.rows} rows, ${result.size} bytes)`);
     });
 

@@ -1,9 +1,12 @@
 /**
  * The webhook's releases on Temporal. A pushed tag becomes a release that starts at the last
  * environment, skips the build (the images of that commit exist) and the tag (it was pushed); its
- * workflow id comes from app + tag. A push to a triggering branch becomes a release of that commit
- * into one environment, built first; its id comes from app + commit, like any release of that
- * commit. Either way a duplicate delivery lands on the same workflow.
+ * workflow id comes from app + tag + commit, and it names the tag (`pushedTag`) so that no
+ * environment takes it to a lower version than the newest versioned release that completed there.
+ * A push to a triggering branch becomes a release of that commit into one environment, built
+ * first; its id comes from app + commit, like any release of that commit. Either way a duplicate
+ * delivery lands on the same workflow while Temporal keeps it; once retention has dropped it, a
+ * redelivered tag starts a release that its environments answer as superseded.
  */
 import type { Client } from '@temporalio/client';
 import { releaseWorkflowId, shortSha, tagReleaseWorkflowId } from '../../core/ids.js';
@@ -25,13 +28,14 @@ export function pushReleaseInput(release: PushRelease): ReleaseInput {
     startAt: release.startAt,
     skipBuild: true,
     skipTag: true,
+    pushedTag: release.tag,
     trigger: release.trigger,
     ...requestedBy,
   };
 }
 
 export function pushReleaseWorkflowId(release: PushRelease): string {
-  return release.via === 'tag' ? tagReleaseWorkflowId(release.app, release.tag) : releaseWorkflowId(release.app, release.commit);
+  return release.via === 'tag' ? tagReleaseWorkflowId(release.app, release.tag, release.commit) : releaseWorkflowId(release.app, release.commit);
 }
 
 export function startReleaseViaTemporal(client: Client, taskQueue: string): StartRelease {
@@ -43,7 +47,7 @@ export function startReleaseViaTemporal(client: Client, taskQueue: string): Star
       input: pushReleaseInput(release),
       summary:
         release.via === 'tag'
-          ? `release ${release.app} ${release.tag} to ${release.startAt} (tag push)`
+          ? `release ${release.app} ${release.tag} (${shortSha(release.commit)}) to ${release.startAt} (tag push)`
           : `release ${release.app} ${shortSha(release.commit)} to ${release.startAt} (push to ${release.branch})`,
     });
     return { workflowId, started };

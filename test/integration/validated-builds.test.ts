@@ -54,7 +54,7 @@ apps:
 /** What a pushed tag asks for: production, images already built, tag already there. */
 function tagRelease({ app, taskQueue }: Setup, commit: string, tag: string) {
   const input: ReleaseInput = { app, commit, version: tag.slice(1), startAt: 'production', skipBuild: true, skipTag: true, trigger: `webhook:tag ${tag}` };
-  return client.workflow.start('release', { workflowId: tagReleaseWorkflowId(app, tag), taskQueue, args: [input] });
+  return client.workflow.start('release', { workflowId: tagReleaseWorkflowId(app, tag, commit), taskQueue, args: [input] });
 }
 
 function commitsTo(world: FakeWorld, overlay: string): string[] {

@@ -39,6 +39,7 @@ import {
   forkPushPayload,
   issueCommentPayload,
   sign,
+  tagDeletePayload,
   tagPushPayload,
 } from '../support/webhook-payloads.js';
 
@@ -47,6 +48,8 @@ const GITHUB_TOKEN = `ghp_webhookTest${randomUUID().replace(/-/g, '')}`;
 /** The head commit of pull request #1347 in GitHub's description (what Prism answers for any pull request). */
 const PR_HEAD = '6dcb09b5b57875f334f61aebed695e2e4193db5e';
 const OLD = 'old0000000000000000000000000000000000000';
+/** The commit GitHub's example tag push tags (`head_commit.id`). */
+const EXAMPLE_COMMIT = '6113728f27ae82c7b1a177c8d03f9e96e0adf246';
 
 /** The apps' images, each app in a repository of its own (besides hello-api, which shares hello's). */
 const APPS: Record<string, { images: string[]; environments: string[] }> = {
@@ -55,6 +58,7 @@ const APPS: Record<string, { images: string[]; environments: string[] }> = {
   shop: { images: ['shop/web'], environments: ['staging', 'production'] },
   tagger: { images: ['tagger/web'], environments: ['staging', 'production'] },
   gated: { images: ['gated/web'], environments: ['staging', 'production'] },
+  retag: { images: ['retag/web'], environments: ['staging', 'production'] },
 };
 
 /**
@@ -62,7 +66,8 @@ const APPS: Record<string, { images: string[]; environments: string[] }> = {
  * tags (`helloTag`: its tag rules); `shop` deploys pushes to main into staging; `tagger` does too,
  * and tags its release before staging; `gated` waits in production for an approval by Codertocat
  * (a listed approver: GitHub's example of a collaborator's permission breaks GitHub's schema too,
- * so Prism cannot answer that question).
+ * so Prism cannot answer that question); `retag` is released by tags, with no gate, to show what a
+ * re-created and a replayed tag do.
  */
 function policyText(options: { extraApps?: string; helloTag?: string } = {}): string {
   return `
@@ -106,6 +111,12 @@ ${options.helloTag ? `    tag: ${options.helloTag}\n` : ''}    environments:
         overlay: gated/production
         argocd: { application: gated-production }
         approval: { required: true, timeout: 1h, approvers: { users: [Codertocat] } }
+  retag:
+    source: { github: Codertocat/Retag }
+    images: [retag/web]
+    environments:
+      - { name: staging, overlay: retag/staging, argocd: { application: retag-staging } }
+      - { name: production, overlay: retag/production, argocd: { application: retag-production } }
 ${options.extraApps ?? ''}`;
 }
 
@@ -258,8 +269,13 @@ afterEach(() => {
   expect(violations).toEqual([]);
 });
 
-/** A fresh tag per test, so workflow ids never collide with another test (or another run). */
-const freshTag = () => `v1.${Math.floor(Math.random() * 1e6)}.${Math.floor(Math.random() * 1000)}`;
+let lastMinor = 0;
+/**
+ * A fresh tag per test, so workflow ids never collide with another test (or another run), and
+ * higher than every tag before it: an environment takes no pushed tag below the newest version
+ * that completed there.
+ */
+const freshTag = () => `v1.${(lastMinor = Math.max(lastMinor + 1, Date.now()))}.0`;
 
 async function deliver(body: string, headers: Record<string, string>): Promise<{ status: number; json: any }> {
   return deliverTo(base, body, headers);
@@ -321,7 +337,7 @@ describe('webhook: tag pushes and the basics', () => {
     const tag = freshTag();
     const { status, json } = await signedDelivery(tagPushPayload(tag));
     expect(status).toBe(202);
-    const workflowId = tagReleaseWorkflowId('hello', tag);
+    const workflowId = tagReleaseWorkflowId('hello', tag, EXAMPLE_COMMIT);
     expect(json).toMatchObject({ started: true, releases: [{ app: 'hello', tag, workflowId, started: true }] });
 
     const handle = client.workflow.getHandle(workflowId);
@@ -331,7 +347,7 @@ describe('webhook: tag pushes and the basics', () => {
     const input = await startInput(workflowId);
     expect(input).toMatchObject({
       app: 'hello',
-      commit: '6113728f27ae82c7b1a177c8d03f9e96e0adf246',
+      commit: EXAMPLE_COMMIT,
       version: tag.slice(1),
       startAt: 'production',
       skipBuild: true,
@@ -356,14 +372,14 @@ describe('webhook: tag pushes and the basics', () => {
     const before = await signedDelivery(tagPushPayload(tag));
     expect(before.status).toBe(202);
     expect(before.json.ignored).toContain('matches no app');
-    expect(await exists(tagReleaseWorkflowId('hello-api', tag))).toBe(false);
+    expect(await exists(tagReleaseWorkflowId('hello-api', tag, EXAMPLE_COMMIT))).toBe(false);
 
     policy.write(policyText({ extraApps: API_APP }));
     try {
       const after = await signedDelivery(tagPushPayload(tag));
       expect(after.status).toBe(202);
       expect(after.json).toMatchObject({ started: true, releases: [{ app: 'hello-api', tag, started: true }] });
-      const description = await client.workflow.getHandle(tagReleaseWorkflowId('hello-api', tag)).describe();
+      const description = await client.workflow.getHandle(tagReleaseWorkflowId('hello-api', tag, EXAMPLE_COMMIT)).describe();
       expect(description.status.name).toBe('RUNNING');
     } finally {
       policy.write(policyText());
@@ -385,7 +401,7 @@ describe('webhook: tag pushes and the basics', () => {
         expect(json.error).toContain('policy');
       },
     );
-    expect(await exists(tagReleaseWorkflowId('hello', tag))).toBe(false);
+    expect(await exists(tagReleaseWorkflowId('hello', tag, EXAMPLE_COMMIT))).toBe(false);
   });
 
   it('starts one workflow for the same delivery sent 20 times at once', async () => {
@@ -397,7 +413,7 @@ describe('webhook: tag pushes and the basics', () => {
     expect(answers.filter((a) => a.status === 202)).toHaveLength(1);
     expect(answers.filter((a) => a.status === 200 && a.json.started === false)).toHaveLength(19);
 
-    const workflowId = tagReleaseWorkflowId('hello', tag);
+    const workflowId = tagReleaseWorkflowId('hello', tag, EXAMPLE_COMMIT);
     const runs = [];
     for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(wf);
     // Visibility may lag; the describe below is authoritative for existence, the list for "only one run".
@@ -411,7 +427,7 @@ describe('webhook: tag pushes and the basics', () => {
     const forged = await deliver(body, { 'x-github-event': 'push', 'x-hub-signature-256': await sign('not-the-secret', body) });
     const unsigned = await deliver(body, { 'x-github-event': 'push' });
     expect([forged.status, unsigned.status]).toEqual([401, 401]);
-    expect(await exists(tagReleaseWorkflowId('hello', tag))).toBe(false);
+    expect(await exists(tagReleaseWorkflowId('hello', tag, EXAMPLE_COMMIT))).toBe(false);
   });
 
   it('answers 202 to a push to a branch without a trigger and starts nothing', async () => {
@@ -512,7 +528,7 @@ describe('webhook: pushes to a branch', () => {
     await client.workflow.getHandle<typeof release>(releaseWorkflowId('shop', commit)).result();
     const tag = freshTag();
     expect((await signedDelivery(shopTag(tag, commit))).status).toBe(202);
-    const result = await client.workflow.getHandle<typeof release>(tagReleaseWorkflowId('shop', tag)).result();
+    const result = await client.workflow.getHandle<typeof release>(tagReleaseWorkflowId('shop', tag, commit)).result();
     expect(result).toMatchObject({ outcome: 'released', environments: { staging: { phase: 'skipped' }, production: { phase: 'promoted' } } });
     expect(shopCommits('staging', commit)).toHaveLength(1);
     expect(shopCommits('production', commit)).toHaveLength(1);
@@ -527,7 +543,7 @@ describe('webhook: pushes to a branch', () => {
       await eventually(() => pushed.query(releaseStatusQuery), (st) => ['deploying', 'waiting-health'].includes(st.environments[0]!.phase));
       const tag = freshTag();
       expect((await signedDelivery(shopTag(tag, commit))).status).toBe(202);
-      const tagged = await client.workflow.getHandle<typeof release>(tagReleaseWorkflowId('shop', tag)).result();
+      const tagged = await client.workflow.getHandle<typeof release>(tagReleaseWorkflowId('shop', tag, commit)).result();
       expect(tagged).toMatchObject({ outcome: 'released', environments: { staging: { phase: 'promoted' }, production: { phase: 'promoted' } } });
       expect((await pushed.result()).outcome).toBe('released');
       // One staging promotion served both: the tag release joined the push release's request.
@@ -565,7 +581,7 @@ describe('webhook: tags as versions', () => {
     expect(status).toBe(202);
     expect(json.ignored).toContain(reason);
     expect(started.length).toBe(before);
-    expect(await exists(tagReleaseWorkflowId('hello', tag))).toBe(false);
+    expect(await exists(tagReleaseWorkflowId('hello', tag, EXAMPLE_COMMIT))).toBe(false);
   });
 
   it('starts a prerelease once the policy takes prereleases', async () => {
@@ -576,10 +592,79 @@ describe('webhook: tags as versions', () => {
       const { status, json } = await signedDelivery(tagPushPayload(tag));
       expect(status).toBe(202);
       expect(json).toMatchObject({ started: true, releases: [{ app: 'hello', tag, started: true }] });
-      expect(await startInput(tagReleaseWorkflowId('hello', tag))).toMatchObject({ version: tag.slice(1), startAt: 'production' });
+      expect(await startInput(tagReleaseWorkflowId('hello', tag, EXAMPLE_COMMIT))).toMatchObject({ version: tag.slice(1), startAt: 'production' });
     } finally {
       policy.write(policyText());
     }
+  });
+});
+
+describe('webhook: a tag pushed again, and a delivery replayed', () => {
+  const retagTag = (tag: string, commit: string) => inRepo(tagPushPayload(tag, { after: commit, head_commit: { id: commit } }), 'Codertocat/Retag');
+  const productionCommits = () => world.commits('retag/production').filter((c) => c.context.kind === 'promote').map((c) => c.context.sourceCommit);
+
+  /** Delivers a signed body, keeping what GitHub sends again when it redelivers it (the same body, signature and delivery id). */
+  async function deliverKept(payload: unknown) {
+    const body = JSON.stringify(payload);
+    const headers = { 'x-github-event': 'push', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': await sign(SECRET, body) };
+    return { first: await deliver(body, headers), again: () => deliver(body, headers) };
+  }
+
+  /**
+   * What Temporal's retention does to a closed release: its execution is gone, as if never
+   * started. The server deletes asynchronously, and a busy dev server can drop the request: asked
+   * again until it is gone.
+   */
+  async function forget(workflowId: string): Promise<void> {
+    const deadline = Date.now() + 90_000;
+    while (await exists(workflowId)) {
+      if (Date.now() > deadline) throw new Error(`${workflowId} still there 90 s after asking Temporal to delete it`);
+      await client.workflowService.deleteWorkflowExecution({ namespace: 'default', workflowExecution: { workflowId } }).catch(() => undefined);
+      await eventually(() => exists(workflowId), (there) => !there, 3_000).catch(() => undefined);
+    }
+  }
+
+  it('starts a new release for a tag deleted and pushed again on another commit, and deploys that commit', async () => {
+    const tag = freshTag();
+    const [a, b] = [commitSha(), commitSha()];
+    const first = await signedDelivery(retagTag(tag, a));
+    expect(first.json).toMatchObject({ started: true, releases: [{ app: 'retag', tag, workflowId: tagReleaseWorkflowId('retag', tag, a), started: true }] });
+    expect((await client.workflow.getHandle<typeof release>(tagReleaseWorkflowId('retag', tag, a)).result()).outcome).toBe('released');
+
+    expect((await signedDelivery(inRepo(tagDeletePayload(tag), 'Codertocat/Retag'))).json).toEqual({ ignored: `tag deleted: ${tag}` });
+    const again = await signedDelivery(retagTag(tag, b));
+    expect(again.status).toBe(202);
+    expect(again.json).toMatchObject({ started: true, releases: [{ app: 'retag', tag, workflowId: tagReleaseWorkflowId('retag', tag, b), started: true }] });
+    const result = await client.workflow.getHandle<typeof release>(tagReleaseWorkflowId('retag', tag, b)).result();
+    expect(result).toMatchObject({ outcome: 'released', environments: { production: { phase: 'promoted' } } });
+    expect(world.overlayImages('retag/production')).toEqual(imagesForCommit(['retag/web'], b));
+    expect(productionCommits().slice(-2)).toEqual([a, b]);
+  });
+
+  it('promotes nothing for an old tag’s delivery redelivered after a newer version reached production and Temporal forgot the first release', async () => {
+    const [older, newer] = [freshTag(), freshTag()];
+    const [a, b] = [commitSha(), commitSha()];
+    const olderId = tagReleaseWorkflowId('retag', older, a);
+    const newerId = tagReleaseWorkflowId('retag', newer, b);
+    const kept = await deliverKept(retagTag(older, a));
+    expect(kept.first.json).toMatchObject({ started: true });
+    expect((await client.workflow.getHandle<typeof release>(olderId).result()).outcome).toBe('released');
+    expect((await signedDelivery(retagTag(newer, b))).json).toMatchObject({ started: true });
+    expect((await client.workflow.getHandle<typeof release>(newerId).result()).outcome).toBe('released');
+    const before = productionCommits();
+
+    await forget(olderId);
+    const replayed = await kept.again();
+    // Temporal no longer knows the id: the delivery starts a release again, which production refuses.
+    expect(replayed.json).toMatchObject({ started: true, releases: [{ workflowId: olderId, started: true }] });
+    const result = await client.workflow.getHandle<typeof release>(olderId).result();
+    expect(result).toMatchObject({ outcome: 'superseded', supersededBy: newerId, environments: { production: { phase: 'superseded' } } });
+    expect(world.overlayImages('retag/production')).toEqual(imagesForCommit(['retag/web'], b));
+    expect(productionCommits()).toEqual(before);
+    const production = await client.workflow.getHandle(environmentWorkflowId('retag', 'production')).query(environmentStateQuery);
+    expect(production.current).toMatchObject({ commit: b, releaseId: newerId });
+    expect(production.recent[0]).toMatchObject({ releaseId: olderId, commit: a, outcome: 'superseded', reason: `superseded by ${newerId}` });
+    expect(production.recent[0]!.notes?.[0]).toContain(`tag ${older} is ${older.slice(1)}, lower than ${newer.slice(1)}`);
   });
 });
 
@@ -602,7 +687,7 @@ describe('webhook: a tag the release created itself', () => {
     expect(status).toBe(202);
     expect(json).toEqual({ ignored: `tag ${tagName} was created by ${releaseId}` });
     expect(started.length).toBe(before);
-    expect(await exists(tagReleaseWorkflowId('tagger', tagName))).toBe(false);
+    expect(await exists(tagReleaseWorkflowId('tagger', tagName, commit))).toBe(false);
 
     // A tag a person pushes on the same commit is theirs, and starts its promotion.
     const personal = freshTag();

@@ -37,6 +37,8 @@ export interface WorldRules {
    * writes nothing.
    */
   handCommits?: Record<string, { commit: string; author: string; subject: string }>;
+  /** Notification kinds no channel can deliver (a webhook down): the notify activity reports them failed, as the real one does. */
+  notifyFails?: NotificationEvent['kind'][];
 }
 
 export type Effect =
@@ -44,7 +46,7 @@ export type Effect =
   | { type: 'tag'; tag: string; commit: string; at: number }
   | { type: 'build'; commit: string; at: number }
   | { type: 'deployment'; environment: string; commit: string; state: string; at: number }
-  | { type: 'notify'; event: NotificationEvent; channels: unknown[]; at: number }
+  | { type: 'notify'; event: NotificationEvent; channels: unknown[]; at: number; failed?: boolean }
   | { type: 'health-wait'; application: string; commit: string; phase: 'start' | 'end'; at: number };
 
 /** True when the lock's holder process no longer exists (a holder still writing its pid is alive). */
@@ -226,6 +228,10 @@ export class FakeWorld {
       // Approvals from GitHub comments are checked for real (GITHUB_API_URL points at Prism in tests).
       verifyApproval: (input) => verifyApproval(input),
       async notify({ channels, event }) {
+        if (world.rules().notifyFails?.includes(event.kind)) {
+          world.append({ type: 'notify', event, channels, at: Date.now(), failed: true });
+          return { delivered: 0, failed: channels.length };
+        }
         world.append({ type: 'notify', event, channels, at: Date.now() });
         return { delivered: channels.length, failed: 0 };
       },

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ApprovalWait, approvalRules } from '../../workflows/approvals.js';
 import { attentionAfter, attentionRefusal, interveningCommit, resolveProblem } from '../../workflows/environment-attention.js';
 import { EnvironmentLedger, RECENT_KEPT, RESOLUTIONS_KEPT, recordedOutcome } from '../../workflows/environment-ledger.js';
+import { compareSemver } from '../../core/version.js';
 import type { PromotionOutcome, PromotionRequest } from '../../workflows/types.js';
 
 let clock = 1_000;
@@ -376,6 +377,127 @@ describe('environment ledger: a newer release wins over an older one', () => {
     ledger.finishHead(promoted, now());
     expect(ledger.newest?.startedAt).toBe(arrival);
     expect(ledger.receive(aged('release/later', 'ccc', now()), now()).kind).toBe('queued');
+  });
+});
+
+describe('environment ledger: a pushed tag never takes an environment to a lower version', () => {
+  /** A request from a release started by pushing the tag `v<version>`, at `startedAt`. */
+  const tagged = (release: string, commit: string, version: string, startedAt: number, overrides: Partial<PromotionRequest> = {}) =>
+    request(release, commit, { version, pushedTag: `v${version}`, releaseStartedAt: startedAt, ...overrides });
+  const ran = (ledger: EnvironmentLedger, r: PromotionRequest) => {
+    expect(ledger.receive(r, now()).kind).toBe('queued');
+    ledger.deployed(ledger.head!, 'g1', now());
+    ledger.finishHead(promoted, now());
+  };
+
+  it('answers a replayed older tag superseded on arrival, although its release started last, and records why; nothing queues', () => {
+    const ledger = new EnvironmentLedger();
+    ran(ledger, tagged('release/t/v1.4.0@aaa', 'aaa', '1.4.0', 100));
+    ran(ledger, tagged('release/t/v1.5.0@bbb', 'bbb', '1.5.0', 200));
+    const replayed = tagged('release/t/v1.4.0@aaa', 'aaa', '1.4.0', 900, { requestId: 'replayed#production' });
+    expect(ledger.receive(replayed, now())).toEqual({ kind: 'stale', answer: { request: replayed, outcome: { outcome: 'superseded', by: 'release/t/v1.5.0@bbb' } } });
+    expect(ledger.pending).toEqual([]);
+    expect(ledger.current?.commit).toBe('bbb'.padEnd(40, '0'));
+    expect(ledger.recent[0]).toMatchObject({ requestId: 'replayed#production', outcome: 'superseded', reason: 'superseded by release/t/v1.5.0@bbb' });
+    expect(ledger.recent[0]!.notes).toEqual([
+      'tag v1.4.0 is 1.4.0, lower than 1.5.0 (bbb0000) of release/t/v1.5.0@bbb, the newest version that completed here: a pushed tag never takes an environment to a lower version (slipway promote or rollback can)',
+    ]);
+  });
+
+  it('takes a tag of the same version on another commit (a re-created tag), and a higher one', () => {
+    const ledger = new EnvironmentLedger();
+    ran(ledger, tagged('release/t/v1.5.0@aaa', 'aaa', '1.5.0', 100));
+    const recreated = tagged('release/t/v1.5.0@bbb', 'bbb', '1.5.0', 200);
+    expect(ledger.higherVersionCompleted(recreated)).toBeUndefined();
+    ran(ledger, recreated);
+    expect(ledger.current?.commit).toBe('bbb'.padEnd(40, '0'));
+    expect(ledger.receive(tagged('release/t/v1.5.1@ccc', 'ccc', '1.5.1', 300), now()).kind).toBe('queued');
+  });
+
+  it('lets explicit requests take a lower version: a promote that names no tag, a rollback, an override', () => {
+    const ledger = new EnvironmentLedger();
+    ran(ledger, tagged('release/t/v1.5.0@bbb', 'bbb', '1.5.0', 100));
+    const promote = request('promote/t/production/1.4.0', 'aaa', { version: '1.4.0', releaseStartedAt: 200 });
+    const rollback = tagged('rollback/t/production/1.4.0', 'aa1', '1.4.0', 201, { kind: 'rollback' });
+    const override = tagged('promote/t/production/1.3.0', 'aa2', '1.3.0', 202, { override: { reason: 'hotfix' }, requestedBy: 'alice' });
+    for (const r of [promote, rollback, override]) expect(ledger.higherVersionCompleted(r)).toBeUndefined();
+    expect(ledger.receive(promote, now()).kind).toBe('queued');
+    expect(ledger.receive(rollback, now()).kind).toBe('queued');
+  });
+
+  it('compares from the newest versioned release that completed, which an explicit rollback lowers and a bare commit leaves alone', () => {
+    const ledger = new EnvironmentLedger();
+    ran(ledger, tagged('release/t/v1.5.0@bbb', 'bbb', '1.5.0', 100));
+    ran(ledger, request('rollback/t/production/1.4.0', 'aaa', { version: '1.4.0', kind: 'rollback', releaseStartedAt: 200 }));
+    // A hotfix above what runs now goes; one below it does not.
+    expect(ledger.higherVersionCompleted(tagged('release/t/v1.4.1@ddd', 'ddd', '1.4.1', 300))).toBeUndefined();
+    expect(ledger.higherVersionCompleted(tagged('release/t/v1.3.9@eee', 'eee', '1.3.9', 300))?.releaseId).toBe('rollback/t/production/1.4.0');
+    ran(ledger, request('promote/t/production/fff', 'fff', { releaseStartedAt: 400 }));
+    expect(ledger.newest?.releaseId).toBe('promote/t/production/fff');
+    expect(ledger.higherVersionCompleted(tagged('release/t/v1.3.9@eee', 'eee', '1.3.9', 500))?.releaseId).toBe('rollback/t/production/1.4.0');
+  });
+
+  it('finds a tag that waited behind a higher version in flight lower once that one deployed', () => {
+    const ledger = new EnvironmentLedger();
+    const higher = tagged('release/t/v2.0.0@bbb', 'bbb', '2.0.0', 100);
+    const lower = tagged('release/t/v1.9.0@aaa', 'aaa', '1.9.0', 200);
+    ledger.receive(higher, now());
+    expect(ledger.receive(lower, now()).kind).toBe('queued');
+    // Should the higher one fail, the lower one may still go.
+    expect(ledger.higherVersionCompleted(lower)).toBeUndefined();
+    ledger.deployed(higher, 'g1', now());
+    ledger.finishHead(promoted, now());
+    expect(ledger.head).toBe(lower);
+    expect(ledger.higherVersionCompleted(lower)).toEqual({ releaseId: higher.replyTo, commit: higher.commit, version: '2.0.0', where: 'completed' });
+  });
+
+  it('orders versions as SemVer does: numbers by value, a prerelease below its release', () => {
+    const ledger = new EnvironmentLedger();
+    ran(ledger, tagged('release/t/v1.10.0@aaa', 'aaa', '1.10.0', 100));
+    expect(ledger.higherVersionCompleted(tagged('release/t/v1.9.0@bbb', 'bbb', '1.9.0', 200))).toBeDefined();
+    expect(ledger.higherVersionCompleted(tagged('release/t/v1.10.0-rc.1@ccc', 'ccc', '1.10.0-rc.1', 200))).toBeDefined();
+    expect(ledger.higherVersionCompleted(tagged('release/t/v1.10.1-rc.1@ddd', 'ddd', '1.10.1-rc.1', 200))).toBeUndefined();
+    expect([
+      compareSemver('1.0.0-alpha', '1.0.0-alpha.1'),
+      compareSemver('1.0.0-alpha.1', '1.0.0-alpha.beta'),
+      compareSemver('1.0.0-beta.2', '1.0.0-beta.11'),
+      compareSemver('1.0.0-rc.1', '1.0.0'),
+      compareSemver('v2.0.0', '2.0.0+build.7'),
+      compareSemver('1.9007199254740993.0', '1.9007199254740992.0'),
+    ].map((order) => Math.sign(order!))).toEqual([-1, -1, -1, -1, 0, 1]);
+    expect(compareSemver('2024.01', '1.0.0')).toBeUndefined();
+  });
+
+  it('carries the newest version across continue-as-new, so a replay long after is still refused', () => {
+    const ledger = new EnvironmentLedger();
+    ran(ledger, tagged('release/t/v1.5.0@bbb', 'bbb', '1.5.0', 100));
+    const next = new EnvironmentLedger(JSON.parse(JSON.stringify(ledger.carry())));
+    expect(next.newestVersioned).toEqual({ releaseId: 'release/t/v1.5.0@bbb', startedAt: 100, commit: 'bbb'.padEnd(40, '0'), version: '1.5.0' });
+    expect(next.receive(tagged('release/t/v1.4.0@aaa', 'aaa', '1.4.0', 900), now())).toMatchObject({ kind: 'stale', answer: { outcome: { by: 'release/t/v1.5.0@bbb' } } });
+  });
+
+  it('takes a request from a later run of the same release id as a request of its own; a retry from the same run stays a duplicate', () => {
+    const ledger = new EnvironmentLedger();
+    const first = tagged('release/t/v1.4.0@aaa', 'aaa', '1.4.0', 100);
+    ran(ledger, first);
+    ran(ledger, tagged('release/t/v1.5.0@bbb', 'bbb', '1.5.0', 200));
+    // The first run retrying its delivery gets the answer it got.
+    expect(ledger.receive({ ...first }, now())).toMatchObject({ kind: 'duplicate', answer: { outcome: { outcome: 'promoted' } } });
+    // The same id started again after Temporal dropped the first run: same request id, later start.
+    const again = tagged('release/t/v1.4.0@aaa', 'aaa', '1.4.0', 900);
+    expect(again.requestId).toBe(first.requestId);
+    const replay = new EnvironmentLedger(ledger.carry());
+    expect(replay.receive(again, now(), { byAge: () => true, byVersion: () => true, laterRun: () => false }).kind).toBe('duplicate');
+    expect(ledger.receive(again, now())).toEqual({ kind: 'stale', answer: { request: again, outcome: { outcome: 'superseded', by: 'release/t/v1.5.0@bbb' } } });
+    expect(ledger.recent[0]).toMatchObject({ requestId: first.requestId, releaseStartedAt: 900, outcome: 'superseded' });
+    // And that run's own retry is now the duplicate, answered as it was.
+    expect(ledger.receive({ ...again }, now())).toMatchObject({ kind: 'duplicate', answer: { outcome: { outcome: 'superseded' } } });
+  });
+
+  it('queues a lower tag for runs recorded before pushed tags were compared', () => {
+    const ledger = new EnvironmentLedger();
+    ran(ledger, tagged('release/t/v1.5.0@bbb', 'bbb', '1.5.0', 100));
+    expect(ledger.receive(tagged('release/t/v1.4.0@aaa', 'aaa', '1.4.0', 900), now(), { byAge: () => true, byVersion: () => false }).kind).toBe('queued');
   });
 });
 

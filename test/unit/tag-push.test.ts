@@ -24,10 +24,24 @@ describe('decidePush: tags', () => {
       ],
     });
     const release = (decision as { releases: PushRelease[] }).releases[0]!;
-    expect(pushReleaseWorkflowId(release)).toBe('release/hello/v1.4.0');
+    expect(pushReleaseWorkflowId(release)).toBe(`release/hello/v1.4.0@${EXAMPLE_COMMIT}`);
     expect(pushReleaseInput(release)).toEqual({
-      app: 'hello', commit: EXAMPLE_COMMIT, version: '1.4.0', startAt: 'production', skipBuild: true, skipTag: true, trigger: 'webhook:tag v1.4.0 by Codertocat', requestedBy: 'Codertocat',
+      app: 'hello', commit: EXAMPLE_COMMIT, version: '1.4.0', startAt: 'production', skipBuild: true, skipTag: true, pushedTag: 'v1.4.0', trigger: 'webhook:tag v1.4.0 by Codertocat', requestedBy: 'Codertocat',
     });
+  });
+
+  it('gives a tag re-created on another commit a release id of its own, and the same delivery again the same one', () => {
+    const idOf = (payload: Record<string, unknown>) => {
+      const decision = decidePush(payload, policy);
+      return decision.action === 'release' ? pushReleaseWorkflowId(decision.releases[0]!) : decision.reason;
+    };
+    const first = idOf(tagPushPayload('v1.4.0'));
+    expect(idOf(tagPushPayload('v1.4.0'))).toBe(first);
+    const recreated = idOf(tagPushPayload('v1.4.0', { after: COMMIT, head_commit: { id: COMMIT } }));
+    expect(recreated).toBe(`release/hello/v1.4.0@${COMMIT}`);
+    expect(recreated).not.toBe(first);
+    // One segment after the app, as every release id (what `slipway cancel` takes).
+    expect(recreated.split('/')).toHaveLength(3);
   });
 
   it('takes the commit from head_commit for an annotated tag, whose `after` is the tag object', () => {
