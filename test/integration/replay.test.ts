@@ -8,7 +8,8 @@
  * `patched()` — fails here with a non-determinism error. When a change alters the commands a
  * workflow issues, keep the folders as they are and add one for the new version, recorded with
  * `npx vitest run test/integration/release-workflow.test.ts test/integration/backup.test.ts`
- * (and the environment-order, environment-attention and release-environment-gone tests for the
+ * (and the environment-order, environment-attention, release-environment-gone and
+ * approval-request-delivery tests for the
  * paths they take; they land in test-output/histories/).
  */
 import { readFileSync, readdirSync } from 'node:fs';
