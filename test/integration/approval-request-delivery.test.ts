@@ -4,23 +4,20 @@
  * through, says so in the environment's state and the release's status instead of waiting out the
  * approval timeout in silence.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { environmentWorkflowId } from '../../core/ids.js';
 import { approveUpdate, environmentStateQuery, releaseStatusQuery } from '../../workflows/messages.js';
 import { APPROVAL_REQUEST_ATTEMPTS } from '../../workflows/environment-gates.js';
-import { saveHistory, startTestWorker, testClient, type RunningWorker } from '../support/temporal.js';
+import { saveHistory, startTestWorker, testClient, workersOfThisFile } from '../support/temporal.js';
 import { STAGING_AND_PRODUCTION, commitSha, eventually, newWorld, pipelineFromYaml, startRelease, uniqueApp } from '../support/pipelines.js';
 import type { FakeWorld } from '../support/fake-world.js';
 
 let client: Client;
-const workers: RunningWorker[] = [];
+const workers = workersOfThisFile();
 
 beforeAll(async () => {
   client = await testClient();
-});
-afterAll(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
 });
 
 const PRODUCTION = `        approval: { required: true, timeout: 1h }

@@ -18,16 +18,15 @@ import type { EnvironmentState, ReleaseInput } from '../../workflows/types.js';
 import type { FakeWorld } from '../support/fake-world.js';
 import { commitSha, eventually, newWorld, pipelineFromYaml, startRelease, uniqueApp } from '../support/pipelines.js';
 import { TestPolicy, WORKFLOW_TEST_HEADER } from '../support/policy.js';
-import { saveHistory, startTestWorker, temporalAddress, testClient, type RunningWorker } from '../support/temporal.js';
+import { saveHistory, startTestWorker, temporalAddress, testClient, workersOfThisFile } from '../support/temporal.js';
 
 let client: Client;
-const workers: RunningWorker[] = [];
+const workers = workersOfThisFile();
 
 beforeAll(async () => {
   client = await testClient();
 });
 afterAll(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
   await client?.connection.close();
 });
 

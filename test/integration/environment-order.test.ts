@@ -9,7 +9,7 @@
  * is held back before it signals the environment (as a killed worker's attempt is, until its retry),
  * then let go.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError, WorkflowUpdateStage, type Client, type WorkflowHandle } from '@temporalio/client';
 import { createControlActivities } from '../../activities/control/index.js';
 import type { PromotionRequest, SlipwayActivities } from '../../activities/types.js';
@@ -20,16 +20,13 @@ import type { EnvironmentState, ReleaseInput } from '../../workflows/types.js';
 import { FakeWorld } from '../support/fake-world.js';
 import { STAGING_AND_PRODUCTION, commitSha, eventually, newWorld, pipelineFromYaml, startRelease, uniqueApp } from '../support/pipelines.js';
 import { TestPolicy, suitePolicy } from '../support/policy.js';
-import { saveHistory, startTestWorker, testClient, uniqueTaskQueue, type RunningWorker } from '../support/temporal.js';
+import { saveHistory, startTestWorker, testClient, uniqueTaskQueue, workersOfThisFile } from '../support/temporal.js';
 
 let client: Client;
-const workers: RunningWorker[] = [];
+const workers = workersOfThisFile();
 
 beforeAll(async () => {
   client = await testClient();
-});
-afterAll(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
 });
 
 const STAGING_ONLY = `

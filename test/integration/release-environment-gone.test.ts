@@ -6,14 +6,14 @@
  * fails naming the environment, instead of waiting forever; while the environment runs, the checks
  * change nothing.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { createControlActivities } from '../../activities/control/index.js';
 import { environmentWorkflowId } from '../../core/ids.js';
 import { approveUpdate, releaseStatusQuery } from '../../workflows/messages.js';
 import { commitSha, eventually, newWorld, pipelineFromYaml, startRelease, uniqueApp } from '../support/pipelines.js';
 import { TestPolicy, WORKFLOW_TEST_HEADER } from '../support/policy.js';
-import { saveHistory, startTestWorker, testClient, type RunningWorker } from '../support/temporal.js';
+import { saveHistory, startTestWorker, testClient, workersOfThisFile } from '../support/temporal.js';
 
 const CHECK_EVERY_MS = 1_000;
 const policy = new TestPolicy(WORKFLOW_TEST_HEADER.replace('stepTimeout: 20s', `stepTimeout: 20s, livenessCheck: ${CHECK_EVERY_MS / 1000}s`));
@@ -26,13 +26,10 @@ const PRODUCTION_WITH_APPROVAL = `
 `;
 
 let client: Client;
-const workers: RunningWorker[] = [];
+const workers = workersOfThisFile();
 
 beforeAll(async () => {
   client = await testClient();
-});
-afterAll(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
 });
 
 async function releaseAwaitingApproval() {

@@ -4,11 +4,11 @@
  * approvals, freeze windows, and two releases racing for one environment.
  */
 import { createServer, type Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { environmentWorkflowId } from '../../core/ids.js';
 import { approveSignal, approveUpdate, environmentStateQuery, rejectSignal, rejectUpdate, releaseStatusQuery } from '../../workflows/messages.js';
-import { saveHistory, startTestWorker, testClient, type RunningWorker } from '../support/temporal.js';
+import { saveHistory, startTestWorker, testClient, workersOfThisFile } from '../support/temporal.js';
 import {
   STAGING_AND_PRODUCTION,
   commitSha,
@@ -21,13 +21,10 @@ import {
 import { FakeWorld } from '../support/fake-world.js';
 
 let client: Client;
-const workers: RunningWorker[] = [];
+const workers = workersOfThisFile();
 
 beforeAll(async () => {
   client = await testClient();
-});
-afterAll(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
 });
 
 /** A worker acting on `world`; start it once the test's app is in the policy (a policy without apps does not load). */

@@ -4,7 +4,7 @@
  * failed staging is refused with the reason, and a request that skips the release entirely is
  * refused by the environment itself. Real Temporal; the in-test world counts every commit.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { environmentWorkflowId, releaseWorkflowId, tagReleaseWorkflowId } from '../../core/ids.js';
 import { imagesForCommit } from '../../core/images.js';
@@ -14,16 +14,13 @@ import { FakeWorld } from '../support/fake-world.js';
 import { describeFailure } from '../support/failures.js';
 import { IMAGES, commitSha, eventually, newWorld, uniqueApp } from '../support/pipelines.js';
 import { TestPolicy } from '../support/policy.js';
-import { startTestWorker, testClient, type RunningWorker } from '../support/temporal.js';
+import { startTestWorker, testClient, workersOfThisFile } from '../support/temporal.js';
 
 let client: Client;
-const workers: RunningWorker[] = [];
+const workers = workersOfThisFile();
 
 beforeAll(async () => {
   client = await testClient();
-});
-afterAll(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
 });
 
 interface Setup {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
-import { inject } from 'vitest';
+import { afterAll, inject } from 'vitest';
 import type { PolicyStore } from '../../activities/policy/index.js';
 import { createSlipwayWorker } from '../../worker/create-worker.js';
 import { suitePolicy } from './policy.js';
@@ -94,4 +94,13 @@ export async function workflowExists(client: Client, workflowId: string): Promis
     if (err instanceof WorkflowNotFoundError) return false;
     throw err;
   }
+}
+
+/** The workers a test file starts (push them here), all stopped when the file is done. */
+export function workersOfThisFile(): RunningWorker[] {
+  const workers: RunningWorker[] = [];
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+  });
+  return workers;
 }
