@@ -52,6 +52,21 @@ export function defaultLogger(): ActivityLogger {
   };
 }
 
+/**
+ * When the current activity attempt ends in Temporal's eyes (epoch ms): its start-to-close timeout
+ * from this attempt's start, or its schedule-to-close timeout from the first attempt's, whichever
+ * comes first. Undefined outside an activity or without either timeout. Work bounded by it stops
+ * while the attempt can still report why.
+ */
+export function attemptEndsAtMs(): number | undefined {
+  const info = currentActivity()?.info;
+  if (!info) return undefined;
+  const ends: number[] = [];
+  if (info.startToCloseTimeoutMs > 0) ends.push(info.currentAttemptScheduledTimestampMs + info.startToCloseTimeoutMs);
+  if (info.scheduleToCloseTimeoutMs > 0) ends.push(info.scheduledTimestampMs + info.scheduleToCloseTimeoutMs);
+  return ends.length > 0 ? Math.min(...ends) : undefined;
+}
+
 /** What a long wait needs from its activity, with stand-ins outside one. */
 export interface WaitContext {
   /** When the first attempt was scheduled: a retry keeps the original deadline. */

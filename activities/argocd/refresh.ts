@@ -14,8 +14,7 @@
  */
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Context } from '@temporalio/activity';
-import { currentActivity, sleep } from '../activity-context.js';
+import { attemptEndsAtMs, currentActivity, sleep } from '../activity-context.js';
 import { FailureType, type RefreshInput } from '../types.js';
 import { applicationApi, REFRESH_ANNOTATION, type ArgoApplication, type ArgoOperation } from './application.js';
 import { short } from './judge.js';
@@ -68,13 +67,10 @@ function mergePatch(api: CustomObjectsApi, input: RefreshInput, body: Record<str
 }
 
 /** When this attempt must have answered: its start-to-close and schedule-to-close, less a margin to say why. */
-function attemptDeadline(ctx: Context | undefined, fallbackMs: number): number {
+function attemptDeadline(fallbackMs: number): number {
   const now = Date.now();
-  const ends: number[] = [];
-  if (ctx?.info.startToCloseTimeoutMs) ends.push(ctx.info.currentAttemptScheduledTimestampMs + ctx.info.startToCloseTimeoutMs);
-  if (ctx?.info.scheduleToCloseTimeoutMs) ends.push(ctx.info.scheduledTimestampMs + ctx.info.scheduleToCloseTimeoutMs);
-  if (ends.length === 0) return now + fallbackMs;
-  const end = Math.min(...ends);
+  const end = attemptEndsAtMs();
+  if (end === undefined) return now + fallbackMs;
   return end - Math.min(2_000, Math.max(0, end - now) / 10);
 }
 
@@ -83,7 +79,7 @@ function requestSync(deps: RefreshDeps, api: CustomObjectsApi, input: RefreshInp
   const ref = describeRef(input.app);
   const policy = input.runningOperation ?? 'wait';
   const wanted = input.revision ? short(input.revision) : 'the target revision';
-  const deadlineAt = attemptDeadline(ctx, deps.operationWaitMs ?? 5 * 60_000);
+  const deadlineAt = attemptDeadline(deps.operationWaitMs ?? 5 * 60_000);
   const abort = new AbortController();
 
   let lastBusy: Extract<SyncDecision, { kind: 'busy' }> | undefined;

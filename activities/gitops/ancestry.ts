@@ -70,8 +70,7 @@ export function createAncestryChecker(options: AncestryOptions = {}): IsAncestor
     try {
       remote = remoteFor(target, env);
       const r = remote;
-      // Keyed by the URL git is given (local paths made absolute); hashed so no credential in a URL reaches the disk.
-      const mirror = join(cacheDir, `${createHash('sha256').update(r.url).digest('hex').slice(0, 24)}.git`);
+      const mirror = mirrorPath(cacheDir, r.url);
       return await locks.run(mirror, async () => {
         await mkdir(cacheDir, { recursive: true });
         const opts: GitOptions = { cwd: cacheDir, env: r.env, redact: r.redact };
@@ -105,6 +104,15 @@ export function createAncestryChecker(options: AncestryOptions = {}): IsAncestor
       throw toApplicationFailure(err, `compare ${ancestor} and ${descendant} on ${target.branch} of ${target.url}`, remote?.redact ?? ((t) => t));
     }
   };
+}
+
+/**
+ * The bare mirror of a remote in `cacheDir`: keyed by the URL git is given (local paths made
+ * absolute), hashed so no credential in a URL reaches the disk. The overlay reader
+ * (read-at-revision.ts) shares it.
+ */
+export function mirrorPath(cacheDir: string, remoteUrl: string): string {
+  return join(cacheDir, `${createHash('sha256').update(remoteUrl).digest('hex').slice(0, 24)}.git`);
 }
 
 /** True when `ancestor` is `descendant` or one of its ancestors, per the remote's history. */

@@ -5,8 +5,10 @@
  * - each worker process clones under its own folder, `<root>/<pid>/`;
  * - at start-up a worker removes the folders of processes that are gone, and its own (a restarted
  *   container's worker has the same pid as the one before it, and nothing of its own exists yet);
- * - before each clone the space they take is measured, and a clone that would go over the bound
+ * - before a clone the space they take is looked at, and a clone that would go over the bound
  *   fails retryably (another worker, or this one later, can take the step) instead of filling the disk.
+ *   Walking every clone's files is not free, so a measurement serves the clones of the next two
+ *   seconds: the bound is approximate by what those clones add.
  */
 import { lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -48,10 +50,10 @@ export async function sweepAbandonedClones(root = DEFAULT_CLONE_ROOT): Promise<s
 export async function newCloneFolder(options: CloneRootOptions = {}): Promise<string> {
   const root = options.root ?? DEFAULT_CLONE_ROOT;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_CLONE_BYTES;
-  let used = await sizeOf(root);
+  let used = await usedBytes(root);
   if (used > maxBytes) {
     await sweepAbandonedClones(root);
-    used = await sizeOf(root);
+    used = await usedBytes(root, { fresh: true });
   }
   if (used > maxBytes) {
     throw new CloneSpaceExhaustedError(
@@ -61,6 +63,18 @@ export async function newCloneFolder(options: CloneRootOptions = {}): Promise<st
   const mine = join(root, String(process.pid));
   await mkdir(mine, { recursive: true });
   return mkdtemp(join(mine, 'clone-'));
+}
+
+const MEASUREMENT_LASTS_MS = 2_000;
+const measurements = new Map<string, { at: number; bytes: number }>();
+
+/** What the clones under `root` take, measured at most every MEASUREMENT_LASTS_MS unless `fresh`. */
+async function usedBytes(root: string, options: { fresh?: boolean } = {}): Promise<number> {
+  const last = measurements.get(root);
+  if (!options.fresh && last && Date.now() - last.at < MEASUREMENT_LASTS_MS) return last.bytes;
+  const bytes = await sizeOf(root);
+  measurements.set(root, { at: Date.now(), bytes });
+  return bytes;
 }
 
 function isAlive(pid: number): boolean {

@@ -8,14 +8,13 @@
  * from ours. What is missing is fetched into refs of this reader's own and without FETCH_HEAD,
  * so its fetches never take the ref locks the ancestry checks take. Every git command is bounded.
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listOverlayImages, OverlayError } from '../../core/overlay.js';
 import type { ImageSetting } from '../../core/images.js';
 import type { GitTarget } from '../types.js';
-import { DEFAULT_ANCESTRY_CACHE } from './ancestry.js';
+import { DEFAULT_ANCESTRY_CACHE, mirrorPath } from './ancestry.js';
 import { InvalidGitopsInputError, toApplicationFailure } from './failures.js';
 import { git, runGit, type GitOptions } from './git.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -53,8 +52,7 @@ export function createOverlayReader(options: OverlayReaderOptions = {}): ReadOve
       if (!FULL_SHA.test(revision)) throw new InvalidGitopsInputError(`"${revision}" is not a commit id`);
       remote = remoteFor(target, options.env ?? process.env);
       const r = remote;
-      // The ancestry checks' mirror name for this remote: a hash of the URL git is given.
-      const mirror = join(cacheDir, `${createHash('sha256').update(r.url).digest('hex').slice(0, 24)}.git`);
+      const mirror = mirrorPath(cacheDir, r.url);
       const opts: GitOptions = { cwd: mirror, env: r.env, redact: r.redact, timeoutMs: options.timeoutMs };
       await locks.run(mirror, async () => {
         if (!existsSync(join(mirror, 'HEAD'))) {
