@@ -54,10 +54,11 @@ export async function startBenchWorker(t: BenchTemporal, taskQueue: string, acti
     tuning,
   });
   const running = worker.run();
+  running.catch((err: unknown) => console.error(`bench worker on ${taskQueue} stopped: ${String(err)}`));
   return {
     async stop() {
-      worker.shutdown();
-      await running;
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
       await connection.close();
     },
   };

@@ -1,4 +1,5 @@
 /** Builds (first run) or finds (later runs) every Go-built tool the suite uses, before tests start. */
+import { argocdPath, etcd36Path, kubeApiserverPath, kwokPath } from '../infra/cluster/binaries.js';
 import { apiextensionsApiserverPath } from '../infra/kube/binaries.js';
 import { temporalCliPath } from '../infra/temporal/cli.js';
 import { kustomizePath } from '../infra/kustomize.js';
@@ -7,6 +8,11 @@ const tools: Array<[string, () => string]> = [
   ['temporal', temporalCliPath],
   ['kustomize', kustomizePath],
   ['apiextensions-apiserver', apiextensionsApiserverPath],
+  // The real cluster: the first build of these takes about 15 minutes, later runs none.
+  ['etcd 3.6', etcd36Path],
+  ['kwok', kwokPath],
+  ['Kubernetes control plane', kubeApiserverPath],
+  ['Argo CD', argocdPath],
 ];
 
 for (const [name, ensure] of tools) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the test suite and the demo need, on a fresh machine or a warm one:
-# Debian packages (git, etcd, PostgreSQL, Chromium), npm packages, and the Go-built tools
-# (Temporal CLI, apiextensions-apiserver, kustomize) cached by version in ~/.cache/slipway.
+# Debian packages (git, etcd, PostgreSQL, redis, Chromium), npm packages, and the Go-built tools
+# (Temporal CLI, kustomize, apiextensions-apiserver, and the real cluster's Kubernetes, etcd 3.6,
+# kwok and Argo CD) cached by version in ~/.cache/slipway.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,9 @@ apt_missing=()
 command -v git >/dev/null 2>&1 || apt_missing+=(git)
 command -v etcd >/dev/null 2>&1 || apt_missing+=(etcd-server)
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || apt_missing+=(postgresql)
+# Argo CD's cache.
+command -v redis-server >/dev/null 2>&1 || apt_missing+=(redis-server)
+command -v openssl >/dev/null 2>&1 || apt_missing+=(openssl)
 # Fonts so the browser tests' screenshots show text as a person would see it.
 [ -x /usr/bin/chromium ] || apt_missing+=(chromium fonts-liberation)
 if [ ${#apt_missing[@]} -gt 0 ]; then

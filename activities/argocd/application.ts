@@ -19,8 +19,9 @@ export interface ArgoOperation {
    * `spec.sources`, in order; an empty entry means that source's targetRevision) for a
    * multi-source one.
    */
-  sync?: { revision?: string; revisions?: string[]; prune?: boolean; sources?: ArgoSource[] };
+  sync?: { revision?: string; revisions?: string[]; prune?: boolean; sources?: ArgoSource[]; syncOptions?: string[] };
   initiatedBy?: { username?: string; automated?: boolean };
+  retry?: Record<string, unknown>;
   info?: Array<{ name: string; value: string }>;
 }
 
@@ -59,14 +60,23 @@ export interface ArgoApplicationStatus {
 export interface ArgoApplication {
   apiVersion?: string;
   kind?: string;
-  metadata: { name: string; namespace: string; resourceVersion?: string; annotations?: Record<string, string>; generation?: number };
+  metadata: {
+    name: string;
+    namespace: string;
+    resourceVersion?: string;
+    annotations?: Record<string, string>;
+    generation?: number;
+    finalizers?: string[];
+    /** Set once deletion was asked for; the Application goes when its finalizers are done. */
+    deletionTimestamp?: string;
+  };
   spec: {
     project: string;
     destination: { server?: string; namespace?: string; name?: string };
     source?: ArgoSource;
     /** Several sources (Argo CD ≥ 2.6); when present, `source` is ignored. */
     sources?: ArgoSource[];
-    syncPolicy?: { automated?: Record<string, unknown> };
+    syncPolicy?: { automated?: Record<string, unknown>; syncOptions?: string[]; retry?: Record<string, unknown> };
   };
   operation?: ArgoOperation;
   status?: ArgoApplicationStatus;

@@ -34,6 +34,11 @@ export interface JudgeOptions {
   slot?: SourceSlot;
   /** The Application's `operation`: one requested and not yet finished means health is not final. */
   operation?: ArgoOperation;
+  /**
+   * The `health.lastTransitionTime` of a Degraded the caller saw before our sync's result was in
+   * (judged waiting): while health still shows that same Degraded, it is not a verdict on ours.
+   */
+  degradedBeforeOurs?: string;
 }
 
 const SINGLE: SourceSlot = { multi: false };
@@ -48,13 +53,18 @@ export function summarize(status: ArgoApplicationStatus | undefined, slot: Sourc
   };
 }
 
-/** Why the app is unhealthy: the app-level message (Argo CD 2), else the unhealthy resources' messages (Argo CD 3). */
+/**
+ * Why the app is unhealthy, in Argo CD's own words. Argo CD 3 by default keeps resource health out
+ * of the Application (`controller.resource.health.persist: false`): the app-level message then
+ * names the resource ("Caused by apps/Deployment:staging/frontend"). Where resource health is
+ * persisted (Argo CD 2, or that setting on), the unhealthy resources' own messages ("Deployment
+ * "frontend" exceeded its progress deadline") say more, and are preferred.
+ */
 function healthMessage(status: ArgoApplicationStatus | undefined): string | undefined {
-  if (status?.health?.message) return status.health.message;
   const wanted = status?.health?.status;
   const resources = (status?.resources ?? []).filter((r) => r.health?.message && (!wanted || r.health.status === wanted));
   if (resources.length > 0) return resources.map((r) => `${r.kind}/${r.name}: ${r.health!.message}`).join('; ');
-  return undefined;
+  return status?.health?.message || undefined;
 }
 
 /** The revision the last (or running) operation synced or is syncing, in our slot. */
@@ -103,6 +113,19 @@ export function judge(status: ArgoApplicationStatus | undefined, classify: Class
   // sync.revision is what Argo compared with, not what runs: until it is Synced, health describes
   // the previous release (during a rollback, the Degraded one we are replacing).
   if (seen.sync !== 'Synced') return { kind: 'waiting', seen, reason: `sync status ${seen.sync}` };
+  // Degraded since before our sync finished is the previous rollout's verdict carried over, not
+  // one on ours: rolling a Deployment back from ProgressDeadlineExceeded, the controller first
+  // records the new generation with the old condition still set, and Argo CD, refreshing right
+  // after the sync, reports that as Degraded at our commit. Ours counts once health has moved.
+  // Both times have whole seconds: an earlier second, or the very Degraded seen before, is old.
+  const degradedSince = status?.health?.lastTransitionTime;
+  if (
+    seen.health === 'Degraded' &&
+    degradedSince &&
+    (degradedSince === options.degradedBeforeOurs || (op?.finishedAt && Date.parse(degradedSince) < Date.parse(op.finishedAt)))
+  ) {
+    return { kind: 'waiting', seen, reason: `Degraded since ${degradedSince}, from before our sync${op?.finishedAt ? ` finished at ${op.finishedAt}` : ''}: waiting for Argo CD's assessment of the new rollout` };
+  }
   if (seen.health === 'Degraded') {
     return { kind: 'degraded', seen, message: seen.message ?? op?.message ?? 'Argo CD reports the application Degraded' };
   }

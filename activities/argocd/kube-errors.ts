@@ -80,3 +80,14 @@ export function toActivityError(err: unknown, ref: ArgoApplicationRef, doing: st
   const why = serverMessage(err) ?? (err as Error)?.message ?? String(err);
   return new Error(`${doing} ${describeRef(ref)} failed${code ? ` (HTTP ${code})` : ''}: ${why}`);
 }
+
+/**
+ * An Application whose deletion was asked for is as good as gone: with Argo CD's resources
+ * finalizer it lingers while its resources are deleted, and what it reports meanwhile (even
+ * Healthy) is not a deployment that will stay.
+ */
+export function deletionFailure(app: { metadata: { deletionTimestamp?: string } }, ref: ArgoApplicationRef): ApplicationFailure | undefined {
+  const since = app.metadata.deletionTimestamp;
+  if (!since) return undefined;
+  return ApplicationFailure.nonRetryable(`${describeRef(ref)} is being deleted (since ${since})`, FailureType.ApplicationNotFound);
+}

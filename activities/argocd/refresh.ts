@@ -18,7 +18,7 @@ import { attemptEndsAtMs, currentActivity, sleep } from '../activity-context.js'
 import { FailureType, type RefreshInput } from '../types.js';
 import { applicationApi, REFRESH_ANNOTATION, type ArgoApplication, type ArgoOperation } from './application.js';
 import { short } from './judge.js';
-import { describeRef, permanentFailure, statusCode, toActivityError } from './kube-errors.js';
+import { deletionFailure, describeRef, permanentFailure, statusCode, toActivityError } from './kube-errors.js';
 import { gitopsSlot, syncRequest, type SourceSlot } from './sources.js';
 import { SLIPWAY_USER, asksFor, decideSync, describeOperation, type SyncDecision } from './sync-request.js';
 import { customObjectsApi } from './kube-api.js';
@@ -40,9 +40,19 @@ export function refreshPatch(): Record<string, unknown> {
   return { metadata: { annotations: { [REFRESH_ANNOTATION]: 'normal' } } };
 }
 
-/** The operation Slipway writes: the revision in the GitOps repository's slot. */
+/**
+ * The operation Slipway writes: the revision in the GitOps repository's slot, with the
+ * Application's own sync options and retry, as Argo CD's API server copies them from the spec for
+ * `argocd app sync` (the controller reads them from the operation only: without them a manual
+ * sync ignores `CreateNamespace=true` and fails "namespaces … not found").
+ */
 export function syncOperation(app: ArgoApplication, slot: SourceSlot | undefined, revision: string | undefined): ArgoOperation {
-  return { sync: slot ? syncRequest(app.spec, slot, revision) : {}, initiatedBy: { username: SLIPWAY_USER } };
+  const policy = app.spec.syncPolicy;
+  return {
+    sync: { ...(slot ? syncRequest(app.spec, slot, revision) : {}), ...(policy?.syncOptions?.length ? { syncOptions: policy.syncOptions } : {}) },
+    initiatedBy: { username: SLIPWAY_USER },
+    ...(policy?.retry ? { retry: policy.retry } : {}),
+  };
 }
 
 export async function refreshApplication(deps: RefreshDeps | KubeConfig, input: RefreshInput): Promise<void> {
@@ -142,6 +152,8 @@ function requestSync(deps: RefreshDeps, api: CustomObjectsApi, input: RefreshInp
     };
 
     const step = async (app: ArgoApplication) => {
+      const deleting = deletionFailure(app, input.app);
+      if (deleting) throw deleting;
       const lookup = gitopsSlot(app.spec, input.git?.url);
       // Several sources and no way to tell ours: sync them all to their targets (the branch head
       // holds our commit), which the wait then judges.

@@ -12,7 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { waitContext } from '../activity-context.js';
 import { FailureType, type ApplicationHealth, type GitTarget, type WaitHealthyInput } from '../types.js';
 import type { ArgoApplication } from './application.js';
-import { describeRef } from './kube-errors.js';
+import { deletionFailure, describeRef } from './kube-errors.js';
 import type { ReadOverlayAt } from '../gitops/read-at-revision.js';
 import { describeSeen, judge, revisionsOf, short, type Ownership, type Verdict } from './judge.js';
 import { ownershipAt } from './ownership.js';
@@ -42,6 +42,7 @@ export async function waitForHealthy(deps: WaitDeps, input: WaitHealthyInput): P
 
   let lastSeen: ApplicationHealth | undefined;
   let lastReason = 'the Application was not read yet';
+  let degradedBeforeOurs: string | undefined;
   let connection = 'connecting';
 
   return new Promise<ApplicationHealth>((resolve, reject) => {
@@ -83,13 +84,20 @@ export async function waitForHealthy(deps: WaitDeps, input: WaitHealthyInput): P
         while (latest && !settled) {
           const app = latest;
           latest = undefined;
+          const deleting = deletionFailure(app, input.app);
+          if (deleting) {
+            finish(() => reject(deleting));
+            break;
+          }
           const lookup = gitopsSlot(app.spec, input.git.url, input.overlay);
           if (!lookup.ok) {
             finish(() => reject(ApplicationFailure.nonRetryable(`${ref} cannot be judged at ${short(input.commit)}: ${lookup.problem}`, FailureType.InvalidConfig)));
             break;
           }
           await ours.classify(revisionsOf(app.status, lookup.slot));
-          const verdict: Verdict = judge(app.status, ours.known, { slot: lookup.slot, operation: app.operation });
+          const verdict: Verdict = judge(app.status, ours.known, { slot: lookup.slot, operation: app.operation, degradedBeforeOurs });
+          // A Degraded seen before our sync's result is in belongs to what ran before (see judge).
+          if (verdict.kind === 'waiting' && verdict.seen.health === 'Degraded') degradedBeforeOurs = app.status?.health?.lastTransitionTime ?? degradedBeforeOurs;
           lastSeen = verdict.seen;
           if (verdict.kind === 'healthy') finish(() => resolve(verdict.seen));
           else if (verdict.kind === 'superseded') {

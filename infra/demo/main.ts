@@ -1,6 +1,6 @@
 /**
- * `npm start`: Slipway end to end on embedded defaults. Starts Temporal (with its Web UI), a
- * Kubernetes API server with an Argo CD stand-in, the TodoApp GitOps repository and a worker with
+ * `npm start`: Slipway end to end on embedded defaults. Starts Temporal (with its Web UI), a real
+ * cluster (Kubernetes, kwok nodes, the real Argo CD), the TodoApp GitOps repository and a worker with
  * the real activities; releases a good build to production and a bad one that staging rolls back;
  * then keeps the stack up until Ctrl-C (or exits with --once). Every process it started is
  * stopped on the way out.
@@ -33,7 +33,8 @@ function printStack(stack: DemoStack): void {
   say('Slipway demo is up:');
   say(`  Temporal UI       ${stack.temporal.uiUrl}`);
   say(`  Temporal          ${stack.temporal.address} (namespace ${stack.temporal.namespace}, task queue ${stack.settings.taskQueue})`);
-  say(`  Kubernetes API    ${stack.kube.url} (KUBECONFIG=${stack.kube.kubeconfigPath}); Argo CD stand-in on namespace argocd`);
+  say(`  Kubernetes API    ${stack.cluster.url} (KUBECONFIG=${stack.cluster.kubeconfigPath}), Kubernetes ${stack.cluster.versions.kubernetes} with kwok nodes`);
+  say(`  Argo CD           ${stack.cluster.versions.argocd} (application-controller, repo-server), Applications in namespace argocd`);
   say(`  GitOps repository ${stack.repo.bareUrl}`);
   say(`  Pipeline config   ${stack.configPath}`);
   say('  GitHub is not reachable in the demo: its slipway.yaml has no source.github, so no build, release tag');

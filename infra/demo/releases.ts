@@ -18,7 +18,8 @@ import type { release } from '../../workflows/release.js';
 import type { PromotionReply } from '../../workflows/types.js';
 import { DEMO_APP } from './config.js';
 import { gitopsLog } from './gitops-log.js';
-import type { DemoStack } from './stack.js';
+import { NEVER_READY_IN_PRODUCTION_TAG_PREFIX, NEVER_READY_TAG_PREFIX, neverReadyCommit } from '../cluster/index.js';
+import { DEMO_PROGRESS_DEADLINE_S, type DemoStack } from './stack.js';
 
 type Say = (line: string) => void;
 
@@ -28,7 +29,11 @@ export interface DemoOutcome {
 }
 
 /** A made-up source commit of the TodoApp: its images are tagged with it. */
-const sourceCommit = () => randomBytes(20).toString('hex');
+const sourceCommit = () => {
+  const sha = randomBytes(20).toString('hex');
+  // Tags starting "dead"/"deaf" are the cluster's never-ready builds (neverReadyCommit).
+  return sha.startsWith(NEVER_READY_TAG_PREFIX) || sha.startsWith(NEVER_READY_IN_PRODUCTION_TAG_PREFIX) ? `0${sha.slice(1)}` : sha;
+};
 
 function cliContext(stack: DemoStack, say: Say): CliContext {
   return {
@@ -116,10 +121,10 @@ export async function runDemoReleases(stack: DemoStack, say: Say): Promise<DemoO
   }
 
   // ---------------------------------------------------------------- 2: a bad build, rolled back
-  const bad = sourceCommit();
-  stack.badTags.add(bad);
+  const bad = neverReadyCommit();
   say('');
-  say(`━━ release 2: TodoApp 1.3.1, images tagged ${shortSha(bad)} — the Argo CD stand-in is told this tag crash-loops (Degraded)`);
+  say(`━━ release 2: TodoApp 1.3.1, images tagged ${shortSha(bad)} — a build whose pods never become Ready (kwok), so its`);
+  say(`   Deployments pass their ${DEMO_PROGRESS_DEADLINE_S} s progress deadline and Argo CD's health assessment says Degraded`);
   const badHandle = await startRelease(stack, say, bad, '1.3.1');
   const badReleased = await followRelease(stack, say, badHandle);
   const reply = await failedReply(badHandle);

@@ -1,8 +1,8 @@
 /**
  * Starts everything the demo runs on, each piece registered with the cleanup as soon as it exists:
- * the Temporal dev server with its Web UI, the Kubernetes API server (etcd + apiextensions-apiserver)
- * with the Argo CD stand-in, the TodoApp GitOps repository, its Argo CD Applications, and a Slipway
- * worker in this process with the real activities.
+ * the Temporal dev server with its Web UI, a real cluster (Kubernetes' control plane, kwok nodes,
+ * the real Argo CD), the TodoApp GitOps repository, its Argo CD Applications, and a Slipway worker
+ * in this process with the real activities.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,9 +17,8 @@ import { TASK_QUEUE_DEFAULT } from '../../core/ids.js';
 import { createActivities } from '../../worker/activities.js';
 import { PolicyStore } from '../../activities/policy/index.js';
 import { createSlipwayWorker } from '../../worker/create-worker.js';
-import { startArgoStandIn } from '../argocd-standin/index.js';
+import { startRealCluster, type RealCluster } from '../cluster/index.js';
 import { seedGitopsRepo, type SeededRepo } from '../examples/seed-repo.js';
-import { startKubeApiServer, type KubeApiServer } from '../kube/index.js';
 import { startDevServer, type DevServer } from '../temporal/dev-server.js';
 import { createApplications, exampleApplications } from './applications.js';
 import type { Cleanup } from './cleanup.js';
@@ -32,13 +31,14 @@ export interface DemoStack {
   temporal: DevServer;
   settings: TemporalSettings;
   client: Client;
-  kube: KubeApiServer;
+  cluster: RealCluster;
   repo: SeededRepo;
   configPath: string;
   config: SlipwayConfig;
-  /** Image tags the Argo CD stand-in reports as crash-looping (Degraded). */
-  badTags: Set<string>;
 }
+
+/** How long a Deployment of the demo may take to become available before Kubernetes (and so Argo CD) calls it failed. */
+export const DEMO_PROGRESS_DEADLINE_S = 10;
 
 export interface StartStackOptions {
   stateDir: string;
@@ -72,32 +72,22 @@ export async function startDemoStack({ stateDir, soak, cleanup, say }: StartStac
   checkNotStopping(cleanup);
   const settings: TemporalSettings = { address: temporal.address, namespace: temporal.namespace, taskQueue: TASK_QUEUE_DEFAULT, tls: false, uiUrl: temporal.uiUrl };
 
-  say('starting the Kubernetes API server (etcd + apiextensions-apiserver, Argo CD Application CRD) …');
-  const kube = await startKubeApiServer({ dataDir: join(stateDir, 'kube'), startTimeoutMs: 90_000 });
-  cleanup.add('Kubernetes API server and etcd', () => kube.stop());
+  say('starting a real cluster: Kubernetes control plane, kwok nodes, Argo CD (application-controller, repo-server, redis) …');
+  const cluster = await startRealCluster({ dir: join(stateDir, 'cluster'), log: (line) => say(`  ${line}`) });
+  cleanup.add('the cluster (Kubernetes, kwok, Argo CD)', () => cluster.stop());
   checkNotStopping(cleanup);
 
-  const badTags = new Set<string>();
-  const argo = startArgoStandIn({
-    kubeConfig: kube.kubeConfig,
-    namespace: ARGO_NAMESPACE,
-    // Pods "start" for a moment before they settle Healthy, or Degraded for a bad tag.
-    rules: { badTags, progressingMs: 1500 },
-    log: (line) => say(`  ${line}`),
-  });
-  cleanup.add('Argo CD stand-in', () => argo.stop());
-
   say('seeding the TodoApp GitOps repository from infra/examples/todoapp …');
-  const repo = await seedGitopsRepo(stateDir);
+  const repo = await seedGitopsRepo(stateDir, { deployment: { progressDeadlineSeconds: DEMO_PROGRESS_DEADLINE_S } });
   const { path: configPath, config } = writeDemoConfig(stateDir, { gitopsUrl: repo.bareUrl, soak });
-  await createApplications(kube.kubeConfig, exampleApplications(repo.bareUrl));
+  await createApplications(cluster.kubeConfig, exampleApplications(repo.bareUrl));
   checkNotStopping(cleanup);
 
   say('starting a Slipway worker with the real activities …');
   const client = await startClient(settings, cleanup);
-  await startWorker(settings, kube.kubeConfig, configPath, cleanup, say);
+  await startWorker(settings, cluster.kubeConfig, configPath, cleanup, say);
 
-  return { stateDir, temporal, settings, client, kube, repo, configPath, config, badTags };
+  return { stateDir, temporal, settings, client, cluster, repo, configPath, config };
 }
 
 async function startClient(settings: TemporalSettings, cleanup: Cleanup): Promise<Client> {

@@ -5,11 +5,12 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { parseDocument } from 'yaml';
 import type { GitTarget } from '../../activities/types.js';
 
 const run = promisify(execFile);
@@ -40,7 +41,34 @@ export function todoappExampleDir(): string {
 }
 
 /** Creates `<dir>/todoapp-gitops.git` (the folder must not hold one yet) and pushes the example to main. */
-export async function seedGitopsRepo(dir: string, opts: { name?: string } = {}): Promise<SeededRepo> {
+/**
+ * How a cluster shared by several users of the example (test files, a bench) tells their
+ * deployments apart, and how soon a rollout that never becomes available counts as failed.
+ */
+export interface ExampleDeployment {
+  /** The namespace each environment's overlay deploys to (default: the overlay's own, `staging`/`production`). */
+  namespace?: (environment: string) => string;
+  /** Set on every Deployment by each overlay (Kubernetes' default is 600 s). */
+  progressDeadlineSeconds?: number;
+}
+
+/** Rewrites the overlays of a copy of the example as `deployment` says (kustomize `namespace:` and a Deployment patch). */
+async function adjustOverlays(work: string, deployment: ExampleDeployment): Promise<void> {
+  const overlays = join(work, '1.2', 'overlays');
+  for (const environment of await readdir(overlays)) {
+    const file = join(overlays, environment, 'kustomization.yaml');
+    const doc = parseDocument(await readFile(file, 'utf8'));
+    if (deployment.namespace) doc.set('namespace', deployment.namespace(environment));
+    if (deployment.progressDeadlineSeconds !== undefined) {
+      const patch = `- op: add\n  path: /spec/progressDeadlineSeconds\n  value: ${deployment.progressDeadlineSeconds}\n`;
+      if (!doc.has('patches')) doc.set('patches', doc.createNode([]));
+      (doc.get('patches') as { add(v: unknown): void }).add(doc.createNode({ target: { kind: 'Deployment' }, patch }));
+    }
+    await writeFile(file, doc.toString());
+  }
+}
+
+export async function seedGitopsRepo(dir: string, opts: { name?: string; deployment?: ExampleDeployment } = {}): Promise<SeededRepo> {
   const barePath = resolve(dir, opts.name ?? 'todoapp-gitops.git');
   if (existsSync(barePath)) throw new Error(`${barePath} already exists`);
   await mkdir(barePath, { recursive: true });
@@ -59,6 +87,7 @@ export async function seedGitopsRepo(dir: string, opts: { name?: string } = {}):
     await git(work, 'init', '--quiet', '--initial-branch=main');
     const source = todoappExampleDir();
     for (const entry of REPO_CONTENT) await cp(join(source, entry), join(work, entry), { recursive: true });
+    if (opts.deployment) await adjustOverlays(work, opts.deployment);
     await git(work, 'add', '--all');
     await git(work, '-c', 'commit.gpgsign=false', 'commit', '--quiet', '-m', 'TodoApp 1.2: base, staging and production overlays, Argo CD applications');
     await git(work, 'push', '--quiet', barePath, 'HEAD:refs/heads/main');

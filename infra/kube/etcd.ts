@@ -1,4 +1,4 @@
-/** A single-member etcd (Debian's `etcd-server` package) on free loopback ports, data in a given folder. */
+/** A single-member etcd (Debian's `etcd-server` package, or a given binary) on free loopback ports, data in a given folder. */
 import { join } from 'node:path';
 import { findOnPath } from '../../activities/programs.js';
 import { freePort, portOpen } from '../ports.js';
@@ -17,13 +17,13 @@ export function etcdBinary(): string {
   return onPath;
 }
 
-export async function startEtcd(dataDir: string, logDir: string, timeoutMs = 30_000): Promise<RunningEtcd> {
+export async function startEtcd(dataDir: string, logDir: string, timeoutMs = 30_000, binary = etcdBinary(), extraArgs: string[] = []): Promise<RunningEtcd> {
   const clientPort = await freePort();
   const peerPort = await freePort();
   const url = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   const proc = startGroupProcess(
-    etcdBinary(),
+    binary,
     [
       '--name', 'slipway', '--data-dir', dataDir,
       '--listen-client-urls', url, '--advertise-client-urls', url,
@@ -31,6 +31,7 @@ export async function startEtcd(dataDir: string, logDir: string, timeoutMs = 30_
       '--initial-cluster', `slipway=${peer}`,
       '--quota-backend-bytes', String(256 * 1024 * 1024),
       '--logger', 'zap', '--log-level', 'warn',
+      ...extraArgs,
     ],
     join(logDir, 'etcd.log'),
   );

@@ -24,9 +24,9 @@ export function groupAlive(pgid: number): boolean {
   }
 }
 
-export function startGroupProcess(binary: string, args: string[], logFile: string): GroupProcess {
+export function startGroupProcess(binary: string, args: string[], logFile: string, env?: NodeJS.ProcessEnv): GroupProcess {
   const out = openSync(logFile, 'a');
-  const child = spawn(binary, args, { stdio: ['ignore', out, out], detached: true });
+  const child = spawn(binary, args, { stdio: ['ignore', out, out], detached: true, env: env ?? process.env });
   closeSync(out);
   if (child.pid === undefined) throw new Error(`cannot start ${binary}`);
   const pid = child.pid;

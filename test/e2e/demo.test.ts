@@ -1,6 +1,6 @@
 /**
  * The README's demo (`npm start`) from a clean state: it starts its own Temporal (with UI),
- * Kubernetes API server, Argo CD stand-in, GitOps repo and worker, releases a good build to
+ * real cluster (Kubernetes control plane, kwok nodes, the real Argo CD), GitOps repo and worker, releases a good build to
  * production and a bad one that staging rolls back, and with --once exits 0 leaving no process
  * behind. The suite's test command has already installed dependencies and built, which is the
  * first half of scripts/demo.sh; here the demo's entry runs from the sources, so it is current.
@@ -93,7 +93,7 @@ async function runDemo(args: string[], dir: string, onOutput?: (output: string, 
 /** The demo's servers were seen running, and none of them (nor anything else it started) is left. */
 function expectNothingLeft(run: DemoRun, dir: string): void {
   const names = [...run.seen.values()];
-  expect(names, 'the scan saw the demo’s servers while it ran').toEqual(expect.arrayContaining(['temporal', 'etcd', 'apiextensions-apiserver']));
+  expect(names, 'the scan saw the demo’s servers while it ran').toEqual(expect.arrayContaining(['temporal', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'argocd', 'redis-server']));
   const survivors = [...run.seen].filter(([pid]) => alive(pid));
   expect(survivors, 'processes left running after the demo exited').toEqual([]);
   expect(processesMentioning(dir)).toEqual([]);
@@ -141,6 +141,8 @@ describe('npm start (the demo)', () => {
     expect(output).toContain('GitHub is not reachable in the demo');
     expect(output).toContain('waits for approval; the demo approves 1.3.0');
     expect(output).toContain('✔ release 1 (1.3.0): released to staging and production');
+    // Argo CD's own health assessment, in its words, is what the demo shows for the bad build.
+    expect(output).toMatch(/Argo CD Application argocd\/todoapp-staging is Degraded at [0-9a-f]{12}: Caused by apps\/Deployment:staging\//);
     expect(output).toMatch(/✔ release 2 \(1\.3\.1\): failed in staging and rolled back — the staging overlay was restored to [0-9a-f]{7} by a new commit [0-9a-f]{7}/);
     expect(output).toMatch(/git log --oneline:\n\s+[0-9a-f]{7} rollback todoapp in staging/);
     expect(output, 'the demo reports no unexpected outcome').not.toMatch(/^✘ release/m);

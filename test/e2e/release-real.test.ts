@@ -1,8 +1,10 @@
 /**
  * End to end with every real component this machine can run: the TodoApp GitOps repository in a
- * real bare git repository, a real Kubernetes API server holding the Argo CD Applications, the
- * Argo CD stand-in reconciling them from git, the real gitops and argocd activities, and the real
- * Temporal server running the release.
+ * real bare git repository, the real Argo CD syncing it into a real Kubernetes control plane whose
+ * kwok nodes run the pods (the suite's shared cluster), the real gitops and argocd activities, and
+ * the real Temporal server running the release. A bad build is one whose pods never become Ready
+ * (kwok stage): its Deployments pass their progress deadline and Argo CD's own health assessment
+ * says Degraded.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -10,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { AppsV1Api } from '@kubernetes/client-node';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { createArgoActivities, type ArgoApplication } from '../../activities/argocd/index.js';
 import { createControlActivities } from '../../activities/control/index.js';
@@ -17,25 +20,27 @@ import { createGitopsActivities, isAncestor } from '../../activities/gitops/inde
 import type { NotifyActivities, NotifyInput } from '../../activities/types.js';
 import { parseConfig } from '../../config/schema.js';
 import { environmentWorkflowId } from '../../core/ids.js';
-import { startArgoStandIn, type ArgoStandIn } from '../../infra/argocd-standin/index.js';
 import { createApplications, exampleApplications } from '../../infra/demo/applications.js';
 import { seedGitopsRepo, todoappExampleDir, type SeededRepo } from '../../infra/examples/seed-repo.js';
-import { startKubeApiServer, type KubeApiServer } from '../../infra/kube/index.js';
 import { approveUpdate, releaseStatusQuery } from '../../workflows/messages.js';
 import type { ReleasePipeline } from '../../workflows/types.js';
 import { readApplication } from '../support/argocd-fixture.js';
+import { deleteApplications, sharedCluster, unreadyBuild, type SharedCluster } from '../support/cluster.js';
 import { commitSha, eventually, startRelease } from '../support/pipelines.js';
 import { TestPolicy } from '../support/policy.js';
 import { startTestWorker, testClient, type RunningWorker } from '../support/temporal.js';
 
-const BAD = commitSha();
-const STUCK = commitSha();
+/** Both never become Ready: BAD is waited on past the progress deadline (Degraded), STUCK is not (still Progressing). */
+const BAD = unreadyBuild();
+const STUCK = unreadyBuild();
+/** This file's Applications and namespaces on the shared cluster. */
+const PREFIX = 'e2e';
+const PROGRESS_DEADLINE_S = 10;
 const IMAGES = ['todoapp/frontend', 'todoapp/backend', 'todoapp/backend-todos', 'todoapp/broadcaster'];
 
 let dir: string;
 let repo: SeededRepo;
-let kube: KubeApiServer;
-let standIn: ArgoStandIn;
+let cluster: SharedCluster;
 let worker: RunningWorker;
 let client: Client;
 let policy: TestPolicy;
@@ -54,6 +59,8 @@ function policyText(stagingTimeout = '30s'): string {
   const [staging, production] = app.environments as [Record<string, any>, Record<string, any>];
   staging.checks = [{ soak: '1s' }];
   staging.argocd.timeout = stagingTimeout;
+  staging.argocd.application = `${PREFIX}-${staging.argocd.application}`;
+  production.argocd.application = `${PREFIX}-${production.argocd.application}`;
   production.notify = 'log';
   production.approval = { required: true, timeout: '5m' };
   delete production.freeze;
@@ -79,15 +86,16 @@ function overlayTags(overlay: string, rev = 'main'): string[] {
 }
 
 function application(name: string): Promise<ArgoApplication> {
-  return readApplication(kube.kubeConfig, 'argocd', name);
+  return readApplication(cluster.kubeConfig, 'argocd', `${PREFIX}-${name}`);
 }
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'slipway-e2e-'));
-  repo = await seedGitopsRepo(dir);
-  kube = await startKubeApiServer();
-  await createApplications(kube.kubeConfig, exampleApplications(repo.bareUrl));
-  standIn = startArgoStandIn({ kubeConfig: kube.kubeConfig, namespace: 'argocd', rules: { badTags: new Set([BAD]), stuckTags: new Set([STUCK]), progressingMs: 300 } });
+  cluster = sharedCluster();
+  console.log(`release e2e against the real ${cluster.describe}`);
+  const namespace = (env: string) => `${PREFIX}-${env}`;
+  repo = await seedGitopsRepo(dir, { deployment: { namespace, progressDeadlineSeconds: PROGRESS_DEADLINE_S } });
+  await createApplications(cluster.kubeConfig, exampleApplications(repo.bareUrl, { name: (n) => `${PREFIX}-${n}`, namespace }));
   const notify: NotifyActivities = {
     async notify(input) {
       notifications.push(input);
@@ -98,7 +106,7 @@ beforeAll(async () => {
   worker = await startTestWorker(
     {
       ...createGitopsActivities(),
-      ...createArgoActivities({ kubeConfig: kube.kubeConfig, isAncestor }),
+      ...createArgoActivities({ kubeConfig: cluster.kubeConfig, isAncestor }),
       ...createControlActivities(),
       ...notify,
     },
@@ -110,12 +118,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await worker?.stop();
-  await standIn?.stop();
-  await kube?.stop();
+  if (cluster) await deleteApplications(cluster.kubeConfig, ['staging', 'production'].map((e) => `${PREFIX}-todoapp-${e}`));
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('TodoApp release on real git, a real Kubernetes API server and the Argo CD stand-in', () => {
+describe(`TodoApp release on real git and the real ${sharedCluster().describe}`, () => {
   it('promotes staging then production, each Synced and Healthy at its own commit', async () => {
     const commit = commitSha();
     const handle = await startRelease(client, worker.taskQueue, usePolicy(), commit, { version: '1.2.0' });
@@ -136,15 +143,23 @@ describe('TodoApp release on real git, a real Kubernetes API server and the Argo
     expect(production.status?.sync?.revision).toBe(result.environments.production!.gitopsCommit);
     expect(production.status?.health?.status).toBe('Healthy');
     expect(production.status?.sync?.status).toBe('Synced');
+    // Argo CD really deployed it: the Deployments in production run the build, all available.
+    const deployments = await cluster.kubeConfig.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace: `${PREFIX}-production` });
+    expect(deployments.items.map((d) => d.metadata!.name).sort()).toEqual(['backend', 'backend-todos', 'broadcaster', 'frontend']);
+    for (const d of deployments.items) {
+      expect(d.spec!.template.spec!.containers[0]!.image).toBe(`todoapp/${d.metadata!.name}:${commit}`);
+      expect(d.status?.availableReplicas).toBe(d.spec!.replicas);
+    }
   });
 
-  it('rolls staging back by a new commit when the stand-in reports Degraded, and fails naming Argo CD\'s message', async () => {
+  it('rolls staging back by a new commit when Argo CD reports the rollout Degraded, and fails naming Argo CD\'s message', async () => {
     const before = overlayTags('staging');
     const headBefore = git('rev-parse', 'main');
     const handle = await startRelease(client, worker.taskQueue, usePolicy(), BAD, { version: '1.3.0' });
     const error = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
     expect(error).toBeInstanceOf(WorkflowFailedError);
-    expect(error.cause?.message).toMatch(/^staging: .*Degraded.*Deployment\/frontend.*\(rolled back at [0-9a-f]{7}\)$/);
+    // Argo CD's own health message, naming the Deployments that did not become available.
+    expect(error.cause?.message).toMatch(/^staging: .*is Degraded at [0-9a-f]{12}: Caused by apps\/Deployment:e2e-staging\/.*\(rolled back at [0-9a-f]{7}\)$/);
 
     // Git only grew: the bad commit and the rollback commit on top of what was there.
     const commits = git('log', '--format=%H|%s', `${headBefore}..main`).split('\n');
@@ -160,7 +175,7 @@ describe('TodoApp release on real git, a real Kubernetes API server and the Argo
 
   it('rolls back when the rollout stays Progressing past the deadline', async () => {
     const before = overlayTags('staging');
-    const handle = await startRelease(client, worker.taskQueue, usePolicy('4s'), STUCK, { version: '1.4.0' });
+    const handle = await startRelease(client, worker.taskQueue, usePolicy('5s'), STUCK, { version: '1.4.0' });
     const error = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
     expect(error.cause?.message).toMatch(/^staging: .*Progressing.*\(rolled back at [0-9a-f]{7}\)$/);
     expect(overlayTags('staging')).toEqual(before);

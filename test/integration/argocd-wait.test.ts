@@ -1,6 +1,10 @@
 /**
- * The Argo CD activities against a real Kubernetes API server (etcd + apiextensions-apiserver)
- * and the Argo CD stand-in reading a real git repository: the overlay commit decides the outcome.
+ * The Argo CD activities against the Argo CD stand-in (infra/argocd-standin, a controller of our
+ * own) on a real Kubernetes API server (etcd + apiextensions-apiserver), reading a real git
+ * repository: the overlay commit decides the outcome. Fast checks of the activities' own logic —
+ * timings to the hundred milliseconds, syncs held Running on demand, a user denied by the
+ * authorization filter. No claim about Argo CD itself rests here: argocd-real-gate.test.ts and
+ * argocd-real-private-cluster.test.ts re-check the gate on the real Argo CD.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,7 +54,7 @@ afterAll(async () => {
   rmSync(mirrors, { recursive: true, force: true });
 });
 
-describe('waitForHealthy', () => {
+describe('waitForHealthy (Argo CD stand-in)', () => {
   it('resolves once Argo CD is Synced and Healthy at the pushed commit', async () => {
     const { repo, app } = await world('todo-healthy');
     const argo = createArgoActivities({ kubeConfig: kube.kubeConfig, isAncestor: repo.isAncestor });
@@ -158,7 +162,7 @@ describe('waitForHealthy', () => {
   });
 });
 
-describe('errors a retry cannot fix', () => {
+describe('errors a retry cannot fix (Argo CD stand-in)', () => {
   it('a missing Application is ApplicationNotFound, naming namespace/application', async () => {
     const argo = createArgoActivities({ kubeConfig: kube.kubeConfig });
     const app = { application: 'no-such-app', namespace: NS };
@@ -194,7 +198,7 @@ async function manualWorld(name: string) {
   return { repo, first, app, argo: createArgoActivities({ kubeConfig: kube.kubeConfig, isAncestor: repo.isAncestor, readOverlayAt }) };
 }
 
-describe('sync requests are not lost to a running operation', () => {
+describe('sync requests are not lost to a running operation (Argo CD stand-in)', () => {
   it('a rollback sync requested while another sync is Running waits for it to end, then runs and is awaited healthy', async () => {
     const { repo, app, argo } = await manualWorld('todo-rollback-while-running');
     const ops = recordOperations(kube.kubeConfig, app);
@@ -250,7 +254,7 @@ describe('sync requests are not lost to a running operation', () => {
   });
 });
 
-describe('sync requests within their bounds', () => {
+describe('sync requests within their bounds (Argo CD stand-in)', () => {
   it('gives up retryably at its deadline while another sync still runs (outside an activity: operationWaitMs; inside: the attempt\'s timeout), naming it, heartbeating, ends when cancelled, and requests nothing', async () => {
     const { repo, app } = await manualWorld('todo-running-past-deadline');
     const argo = createArgoActivities({ kubeConfig: kube.kubeConfig, isAncestor: repo.isAncestor, readOverlayAt, operationWaitMs: 1500 });
@@ -329,7 +333,7 @@ describe('sync requests within their bounds', () => {
   });
 });
 
-describe('multi-source Applications', () => {
+describe('multi-source Applications (Argo CD stand-in)', () => {
   it('are synced and judged by status.sync.revisions at the position of the GitOps repository\'s source', async () => {
     const repo = new GitopsRepo();
     const values = new GitopsRepo();
@@ -361,7 +365,7 @@ describe('multi-source Applications', () => {
   });
 });
 
-describe('a later commit counts as ours only while it holds our images', () => {
+describe('a later commit counts as ours only while it holds our images (Argo CD stand-in)', () => {
   const wrote = (images: Record<string, string>) => Object.entries(images).map(([name, newTag]) => ({ name, newTag }));
 
   it('fails Superseded, naming the later commit and its images, when Argo CD reports a descendant that changed our images', async () => {

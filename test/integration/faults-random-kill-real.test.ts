@@ -1,11 +1,12 @@
 /**
  * The random-kill fault test over the real activities: a real bare git repository (the TodoApp
- * example, with three apps' overlays), a real Kubernetes API server holding the Argo CD
- * Applications, the Argo CD stand-in reconciling them from git, and worker processes running the
+ * example, with three apps' overlays), the real Argo CD syncing them into the suite's shared
+ * Kubernetes cluster (kwok nodes run the pods), and worker processes running the
  * real gitops, argocd and control activities — two at a time, one SIGKILLed every few seconds
  * (some right after they announce a push, so the kill lands before or in the middle of
  * `git push`) and replaced. About 20 releases of the three apps overlap and supersede each other;
- * four builds are bad (Degraded in staging, or in production only).
+ * four builds are bad (their pods never become Ready — in staging, or in production only — so
+ * Argo CD's health assessment says Degraded once their Deployments pass a short progress deadline).
  *
  * Afterwards the test reads what happened from git itself — a post-receive hook logs every branch
  * head (old new), and each Slipway commit's trailers name its release, environment, kind and step —
@@ -35,14 +36,13 @@ import { parse } from 'yaml';
 import type { ArgoApplication } from '../../activities/argocd/index.js';
 import { parseConfig } from '../../config/schema.js';
 import { environmentWorkflowId, releaseWorkflowId } from '../../core/ids.js';
-import { startArgoStandIn, readOverlayImages, type ArgoStandIn } from '../../infra/argocd-standin/index.js';
 import { createApplications } from '../../infra/demo/applications.js';
 import { seedGitopsRepo, type SeededRepo } from '../../infra/examples/seed-repo.js';
-import { startKubeApiServer, type KubeApiServer } from '../../infra/kube/index.js';
 import { environmentStateQuery, releaseStatusQuery } from '../../workflows/messages.js';
 import type { release } from '../../workflows/release.js';
 import type { PromotionOutcome, PromotionWorkflowInput, ReleasePipeline, ReleaseResult, ReleaseStatus } from '../../workflows/types.js';
 import { commitSha, startRelease, uniqueApp } from '../support/pipelines.js';
+import { deleteApplications, sharedCluster, unreadyBuild } from '../support/cluster.js';
 import { TestPolicy } from '../support/policy.js';
 import { seededRandom } from '../support/seeded-random.js';
 import { temporalAddress, testClient, uniqueTaskQueue } from '../support/temporal.js';
@@ -59,6 +59,8 @@ const BAD: Env[] = ['staging', 'staging', 'production', 'production'];
 const KILL_WINDOW_MS = 150_000;
 /** Every release must be done this long after the first one started. */
 const RELEASES_DEADLINE_MS = 210_000;
+/** A bad build's Deployments are Degraded this long after they stop making progress. */
+const PROGRESS_DEADLINE_S = 5;
 /** How long the bare repository's pre-receive hook holds each push, so a kill can land inside one. */
 const PUSH_HOLD_S = 0.25;
 /** A worker waits up to this long between announcing a push and starting it. */
@@ -72,8 +74,7 @@ const taskQueue = uniqueTaskQueue('faults-kill-real');
 
 let dir: string;
 let repo: SeededRepo;
-let kube: KubeApiServer;
-let standIn: ArgoStandIn;
+const cluster = sharedCluster();
 let client: Client;
 let policy: TestPolicy;
 let pushLog: string;
@@ -188,7 +189,7 @@ function startRealWorker(): Promise<RealWorker> {
       TASK_QUEUE: taskQueue,
       WORKFLOW_BUNDLE: bundleCopy,
       SLIPWAY_CONFIG: policy.file,
-      KUBECONFIG: kube.kubeconfigPath,
+      KUBECONFIG: cluster.kubeconfigPath,
       CLONE_ROOT: cloneRoot,
       MIRROR_DIR: mirrorDir,
       PUSH_PAUSE_MS: String(PUSH_PAUSE_MS),
@@ -259,18 +260,25 @@ function applicationOf(app: string, env: Env): ArgoApplication {
     spec: {
       project: 'default',
       source: { repoURL: repo.bareUrl, targetRevision: 'main', path: overlayOf(app, env) },
-      destination: { server: 'https://kubernetes.default.svc', namespace: env },
-      syncPolicy: { automated: { prune: true, selfHeal: true } },
+      destination: { server: 'https://kubernetes.default.svc', namespace: namespaceOf(app, env) },
+      syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ['CreateNamespace=true'] },
     },
   };
 }
 
-/** Adds each app's overlays (copies of the example's, over its shared base) to main in one commit. */
+/** Each app's namespace per environment on the shared cluster (ends in the environment: production-only bad builds key on it). */
+const namespaceOf = (app: string, env: Env) => `${app}-${env}`;
+
+/** Adds each app's overlays (copies of the example's, over its shared base, deploying to the app's own namespaces) to main in one commit. */
 function addAppOverlays(): void {
   const work = join(dir, 'seed-work');
   execFileSync('git', ['clone', '--quiet', repo.barePath, work]);
   for (const app of apps) {
-    for (const env of ENVIRONMENTS) cpSync(join(work, '1.2', 'overlays', env), join(work, overlayOf(app, env)), { recursive: true });
+    for (const env of ENVIRONMENTS) {
+      cpSync(join(work, '1.2', 'overlays', env), join(work, overlayOf(app, env)), { recursive: true });
+      const file = join(work, overlayOf(app, env), 'kustomization.yaml');
+      writeFileSync(file, readFileSync(file, 'utf8').replace(/^namespace: .*$/m, `namespace: ${namespaceOf(app, env)}`));
+    }
   }
   const author = ['-c', 'user.name=TodoApp Team', '-c', 'user.email=team@todoapp.example', '-c', 'commit.gpgsign=false'];
   execFileSync('git', [...author, 'add', '--all'], { cwd: work });
@@ -315,21 +323,13 @@ beforeAll(async () => {
   cloneRoot = join(dir, 'clones');
   mirrorDir = join(dir, 'mirrors');
   mkdirSync(cloneRoot);
-  repo = await seedGitopsRepo(dir);
+  repo = await seedGitopsRepo(dir, { deployment: { progressDeadlineSeconds: PROGRESS_DEADLINE_S } });
   addAppOverlays();
   installHooks();
   firstHead = git('rev-parse', 'main');
 
-  kube = await startKubeApiServer();
-  await createApplications(kube.kubeConfig, apps.flatMap((app) => ENVIRONMENTS.map((env) => applicationOf(app, env))));
-  // A build is bad in one environment only: the rules see each image as "<environment>:<tag>".
-  standIn = startArgoStandIn({
-    kubeConfig: kube.kubeConfig,
-    namespace: 'argocd',
-    rules: { badTags, progressingMs: 200 },
-    readOverlayImages: async (repoURL, revision, path) =>
-      (await readOverlayImages(repoURL, revision, path)).map((i) => ({ ...i, tag: `${path?.split('/').at(-1)}:${i.tag}` })),
-  });
+  console.log(`random kills against the real ${cluster.describe}`);
+  await createApplications(cluster.kubeConfig, apps.flatMap((app) => ENVIRONMENTS.map((env) => applicationOf(app, env))));
   policy = TestPolicy.fromText(policyText());
   client = await testClient();
 });
@@ -341,8 +341,7 @@ afterAll(async () => {
     const ids = [...planned.map((p) => releaseWorkflowId(p.app, p.commit)), ...apps.flatMap((a) => ENVIRONMENTS.map((e) => environmentWorkflowId(a, e)))];
     for (const id of ids) await client.workflow.getHandle(id).terminate('faults-random-kill-real: test over').catch(() => undefined);
   }
-  await standIn?.stop();
-  await kube?.stop();
+  await deleteApplications(cluster.kubeConfig, apps.flatMap((app) => ENVIRONMENTS.map((env) => `${app}-${env}`)));
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -357,7 +356,6 @@ interface Planned {
   bad?: Env;
 }
 
-const badTags = new Set<string>();
 const planned: Planned[] = plan();
 
 /**
@@ -390,7 +388,8 @@ function plan(): Planned[] {
   BAD.forEach((env, i) => {
     const p = lasts[i]!;
     p.bad = env;
-    badTags.add(`${env}:${p.commit}`);
+    // Never Ready anywhere (so staging fails), or only in namespaces ending in "production".
+    p.commit = unreadyBuild(env === 'staging' ? 'anywhere' : 'production');
     // Room to run before the app's next burst comes.
     for (const later of bursts.flat()) if (later.app === p.app && later.atMs > p.atMs) later.atMs += 8_000;
   });
@@ -497,7 +496,7 @@ async function listPromotions(expected: number): Promise<Array<{ workflowId: str
 
 // ------------------------------------------------------------------ the test
 
-it('20 overlapping releases over real git, API server and Argo CD stand-in, workers SIGKILLed at random and mid-push: once, in order, never forced, nothing left', async () => {
+it('20 overlapping releases over real git and the real Argo CD, workers SIGKILLed at random and mid-push: once, in order, never forced, nothing left', async () => {
   console.log(`faults-random-kill-real: seed ${random.seed} (rerun with SLIPWAY_FAULT_SEED=${random.seed}); apps ${apps.join(', ')}`);
   const testStarted = Date.now();
   live.push(...(await Promise.all([startRealWorker(), startRealWorker()])));

@@ -13,12 +13,46 @@ import type { ArgoApplicationRef, GitTarget } from '../../activities/types.js';
 
 export const OVERLAY = 'apps/todo/overlays/staging';
 
+/**
+ * What the overlay deploys besides its image list: nothing (for the Argo CD stand-in, which reads
+ * only images), or for the real Argo CD one Deployment per image (`todoapp/frontend` → Deployment
+ * `frontend`) with this progress deadline and, with `laterWave`, a ConfigMap in sync wave 1 — so a
+ * sync waits, Running, until the Deployments of wave 0 are healthy.
+ */
+export interface Workload {
+  progressDeadlineSeconds: number;
+  laterWave?: boolean;
+  /** A ConfigMap `held` with a finalizer nobody removes but the test: deleting it (and so a cascading Application deletion) waits. */
+  heldOnDelete?: boolean;
+}
+
+export const HELD_FINALIZER = 'slipway.test/held';
+
+function workloadFiles(images: string[], w: Workload): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const image of images) {
+    const name = image.split('/').pop()!;
+    files[`${name}.yaml`] = [
+      'apiVersion: apps/v1', 'kind: Deployment', `metadata: { name: ${name} }`, 'spec:', '  replicas: 1',
+      `  progressDeadlineSeconds: ${w.progressDeadlineSeconds}`, `  selector: { matchLabels: { app: ${name} } }`, '  template:',
+      `    metadata: { labels: { app: ${name} } }`, `    spec: { containers: [ { name: ${name}, image: "${image}:latest" } ] }`, '',
+    ].join('\n');
+  }
+  if (w.heldOnDelete) {
+    files['held.yaml'] = ['apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: held', `  finalizers: ["${HELD_FINALIZER}"]`, 'data: { held: "until the test lets go" }', ''].join('\n');
+  }
+  if (w.laterWave) {
+    files['after-rollout.yaml'] = ['apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: after-rollout', '  annotations: { argocd.argoproj.io/sync-wave: "1" }', 'data: { step: "after the Deployments are healthy" }', ''].join('\n');
+  }
+  return files;
+}
+
 export class GitopsRepo {
   readonly root = mkdtempSync(join(tmpdir(), 'slipway-argo-git-'));
   readonly bare = join(this.root, 'gitops.git');
   readonly work = join(this.root, 'work');
 
-  constructor() {
+  constructor(readonly workload?: Workload) {
     this.git(this.root, 'init', '--quiet', '--bare', '--initial-branch', 'main', this.bare);
     this.git(this.root, 'clone', '--quiet', this.bare, this.work);
     this.git(this.work, 'config', 'user.name', 'Test');
@@ -34,7 +68,10 @@ export class GitopsRepo {
     const dir = join(this.work, OVERLAY);
     mkdirSync(dir, { recursive: true });
     const lines = Object.entries(images).flatMap(([name, tag]) => [`  - name: ${name}`, `    newTag: "${tag}"`]);
-    writeFileSync(join(dir, 'kustomization.yaml'), ['apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', 'resources: []', 'images:', ...lines, ''].join('\n'));
+    const files = this.workload ? workloadFiles(Object.keys(images), this.workload) : {};
+    for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text);
+    const resources = Object.keys(files).length ? ['resources:', ...Object.keys(files).map((f) => `  - ${f}`)] : ['resources: []'];
+    writeFileSync(join(dir, 'kustomization.yaml'), ['apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', ...resources, 'images:', ...lines, ''].join('\n'));
     this.git(this.work, 'add', '-A');
     this.git(this.work, 'commit', '--quiet', '--allow-empty', '-m', message);
     this.git(this.work, 'push', '--quiet', 'origin', 'HEAD:main');
@@ -84,18 +121,21 @@ export class GitopsRepo {
  */
 export async function createApplication(
   kubeConfig: KubeConfig,
-  o: { name: string; namespace: string; repo: GitopsRepo; automated?: boolean; sources?: ArgoSource[] },
+  o: { name: string; namespace: string; repo: GitopsRepo; automated?: boolean; sources?: ArgoSource[]; destinationNamespace?: string; finalizers?: string[] },
 ): Promise<ArgoApplication> {
   const api = kubeConfig.makeApiClient(CustomObjectsApi);
   const body: ArgoApplication = {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Application',
-    metadata: { name: o.name, namespace: o.namespace },
+    metadata: { name: o.name, namespace: o.namespace, ...(o.finalizers ? { finalizers: o.finalizers } : {}) },
     spec: {
       project: 'default',
-      destination: { server: 'https://kubernetes.default.svc', namespace: 'todo' },
+      destination: { server: 'https://kubernetes.default.svc', namespace: o.destinationNamespace ?? 'todo' },
       ...(o.sources ? { sources: o.sources } : { source: o.repo.source }),
-      ...(o.automated === false ? {} : { syncPolicy: { automated: { prune: true, selfHeal: true } } }),
+      syncPolicy: {
+        ...(o.automated === false ? {} : { automated: { prune: true, selfHeal: true } }),
+        syncOptions: ['CreateNamespace=true'],
+      },
     },
   };
   return (await api.createNamespacedCustomObject({ ...applicationApi, namespace: o.namespace, body })) as ArgoApplication;

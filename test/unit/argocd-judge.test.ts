@@ -28,7 +28,47 @@ describe('judge', () => {
     expect(judge({ operationState: op('Error', '2026-01-01T00:00:01Z', 'c1') }, ours).kind).toBe('waiting');
   });
 
-  it('takes the reason from unhealthy resources when the app-level message is absent (Argo CD 3)', () => {
+  it('a Degraded carried over from before our sync (an earlier second than finishedAt, or the one seen while waiting) is not a verdict on ours; one that starts after it is', () => {
+    // Rolling back from a Deployment past its progress deadline, as the real Argo CD reported it right after the rollback's sync.
+    const synced = { phase: 'Succeeded', finishedAt: '2026-12-01T12:47:55Z', syncResult: { revision: 'c2' } };
+    const carried = {
+      sync: { status: 'Synced', revision: 'c2' },
+      health: { status: 'Degraded', message: 'Caused by apps/Deployment:staging/frontend', lastTransitionTime: '2026-12-01T12:47:50Z' },
+      reconciledAt: '2026-12-01T12:47:55Z',
+      operationState: synced,
+    };
+    expect(judge(carried, ours)).toMatchObject({ kind: 'waiting', reason: expect.stringContaining('Degraded since 2026-12-01T12:47:50Z, from before our sync finished') });
+    // The same second is ambiguous: Degraded then counts, unless it is the very Degraded seen before our sync was in.
+    const sameSecond = { ...carried, health: { ...carried.health, lastTransitionTime: '2026-12-01T12:47:55Z' } };
+    expect(judge(sameSecond, ours)).toMatchObject({ kind: 'degraded' });
+    expect(judge(sameSecond, ours, { degradedBeforeOurs: '2026-12-01T12:47:55Z' }).kind).toBe('waiting');
+    expect(judge({ ...carried, health: { ...carried.health, lastTransitionTime: '2026-12-01T12:48:05Z' }, reconciledAt: '2026-12-01T12:48:05Z' }, ours)).toMatchObject({ kind: 'degraded' });
+    // Without a transition time (older Argo CD), Degraded at our commit after the sync is the verdict.
+    expect(judge({ ...carried, health: { status: 'Degraded', message: 'x' } }, ours)).toMatchObject({ kind: 'degraded' });
+  });
+
+  it("takes Argo CD 3's app-level message when resource health is not persisted in the Application (its default)", () => {
+    // As the real Argo CD v3.6.1 application-controller wrote it for a Deployment past its progress deadline.
+    const status = {
+      sync: { status: 'Synced', revision: 'c2' },
+      health: { status: 'Degraded', message: 'Caused by apps/Deployment:staging/frontend', lastTransitionTime: '2026-12-01T12:41:50Z' },
+      resources: [
+        { group: 'apps', kind: 'Deployment', name: 'backend', namespace: 'staging', status: 'Synced', version: 'v1' },
+        { group: 'apps', kind: 'Deployment', name: 'frontend', namespace: 'staging', status: 'Synced', version: 'v1' },
+      ],
+    };
+    expect(judge(status, ours)).toMatchObject({ kind: 'degraded', message: 'Caused by apps/Deployment:staging/frontend' });
+  });
+
+  it("prefers the unhealthy resources' own messages where resource health is persisted, over the app-level one", () => {
+    const status = { sync: { status: 'Synced', revision: 'c2' }, health: { status: 'Degraded', message: 'Caused by apps/Deployment:staging/api' }, resources: [
+      { kind: 'Deployment', name: 'web', health: { status: 'Healthy' } },
+      { kind: 'Deployment', name: 'api', health: { status: 'Degraded', message: 'Deployment "api" exceeded its progress deadline' } },
+    ] };
+    expect(judge(status, ours)).toMatchObject({ kind: 'degraded', message: 'Deployment/api: Deployment "api" exceeded its progress deadline' });
+  });
+
+  it('takes the reason from unhealthy resources when the app-level message is absent', () => {
     const status = { sync: { status: 'Synced', revision: 'c2' }, health: { status: 'Degraded' }, resources: [
       { kind: 'Deployment', name: 'web', health: { status: 'Healthy' } },
       { kind: 'Deployment', name: 'api', health: { status: 'Degraded', message: 'progress deadline exceeded' } },

@@ -95,4 +95,16 @@ describe('syncOperation', () => {
     // Several sources and none known as ours: every source at its target.
     expect(syncOperation(multi, undefined, OURS)).toEqual({ sync: {}, initiatedBy: { username: 'slipway' } });
   });
+
+  it("carries the Application's sync options and retry, as Argo CD's API server does for `argocd app sync`", () => {
+    const manual: ArgoApplication = {
+      metadata: { name: 'a', namespace: 'n' },
+      spec: { project: 'p', destination: {}, source: { repoURL: 'g' }, syncPolicy: { syncOptions: ['CreateNamespace=true', 'ServerSideApply=true'], retry: { limit: 3 } } },
+    };
+    expect(syncOperation(manual, single, OURS)).toEqual({
+      sync: { revision: OURS, syncOptions: ['CreateNamespace=true', 'ServerSideApply=true'] },
+      initiatedBy: { username: 'slipway' },
+      retry: { limit: 3 },
+    });
+  });
 });
