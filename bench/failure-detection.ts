@@ -21,6 +21,7 @@ import { createControlActivities } from '../activities/control/index.js';
 import { createGitopsActivities, isAncestor } from '../activities/gitops/index.js';
 import { startArgoStandIn } from '../infra/argocd-standin/index.js';
 import { neverReadyCommit, startRealCluster } from '../infra/cluster/index.js';
+import { environmentWorkflowId } from '../core/ids.js';
 import { seedGitopsRepo, todoappExampleDir } from '../infra/examples/seed-repo.js';
 import { startKubeApiServer } from '../infra/kube/index.js';
 import { benchCommit, startBenchRelease } from './pipeline.js';
@@ -147,6 +148,9 @@ async function measure(t: BenchTemporal, backend: Backend): Promise<Measured> {
     }
   } finally {
     watching.abort();
+    // The environment's workflow outlives its releases, on this backend's task queue: end it, so
+    // the next backend's releases of the same app start their own.
+    await t.client.workflow.getHandle(environmentWorkflowId('todoapp', 'staging')).terminate('failure bench: backend done').catch(() => undefined);
     await worker.stop();
     await world.stop();
     rmSync(dir, { recursive: true, force: true });
