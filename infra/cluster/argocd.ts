@@ -14,7 +14,7 @@ import { kustomizePath } from '../kustomize.js';
 import { startGroupProcess, type GroupProcess } from '../kube/process-group.js';
 import { argocdModuleFiles, argocdPath } from './binaries.js';
 import { createObjects, objectsIn, waitEstablished } from './apply.js';
-import { tail } from './control-plane.js';
+import { tail } from '../kube/health.js';
 
 export const ARGOCD_NAMESPACE = 'argocd';
 

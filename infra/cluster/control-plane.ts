@@ -6,12 +6,12 @@
  * apiserver instead of the standalone CRD server.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { request } from 'node:https';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { freePort } from '../ports.js';
-import { clientCert, ensureClusterCerts, type CertPair, type ClusterCerts } from '../kube/certs.js';
+import { clientCert, ensureClusterCerts, type ClusterCerts } from '../kube/certs.js';
+import { waitHealthy } from '../kube/health.js';
 import { startEtcd, type RunningEtcd } from '../kube/etcd.js';
 import { writeKubeconfig } from '../kube/kubeconfig.js';
 import { startGroupProcess, type GroupProcess } from '../kube/process-group.js';
@@ -60,7 +60,7 @@ export async function startControlPlane(dir: string, timeoutMs = 90_000): Promis
 
     const launchApiServer = async () => {
       running['kube-apiserver'] = startGroupProcess(kubeApiserverPath(), apiserverArgs(etcd!.url, port, pki, certs, saKey), join(dir, 'kube-apiserver.log'));
-      await waitHealthy(`${url}/readyz`, certs, admin, running['kube-apiserver'], join(dir, 'kube-apiserver.log'), timeoutMs);
+      await waitHealthy(`${url}/readyz`, certs.caFile, admin, running['kube-apiserver'], join(dir, 'kube-apiserver.log'), timeoutMs);
     };
     await launchApiServer();
 
@@ -137,38 +137,4 @@ function apiserverArgs(etcdUrl: string, port: number, pki: string, certs: Cluste
     // The watch cache serves the controllers' lists; one is enough for a test cluster.
     '--watch-cache=true',
   ];
-}
-
-/** Polls a health endpoint with the admin certificate (and the cluster CA, or none for self-signed components). */
-async function waitHealthy(url: string, certs: ClusterCerts | undefined, admin: CertPair, proc: GroupProcess, log: string, timeoutMs: number): Promise<void> {
-  const ca = certs ? readFileSync(certs.caFile) : undefined;
-  const cert = readFileSync(admin.certFile);
-  const key = readFileSync(admin.keyFile);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (proc.exited()) throw new Error(`${url}: the process ${proc.exited()} before it was healthy:\n${tail(log)}`);
-    const status = await new Promise<number>((resolve) => {
-      const req = request(url, { ca, cert, key, rejectUnauthorized: Boolean(ca), timeout: 2000 }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      req.on('error', () => resolve(0));
-      req.on('timeout', () => req.destroy());
-      req.end();
-    });
-    if (status === 200) return;
-    if (Date.now() > deadline) {
-      await proc.stop();
-      throw new Error(`${url} was not healthy within ${timeoutMs} ms:\n${tail(log)}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-export function tail(file: string, lines = 20): string {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return '';
-  }
 }

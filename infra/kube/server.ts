@@ -7,8 +7,7 @@
  * system:masters), and no admission or flow control that would need a core kube-apiserver.
  * The Argo CD Application CRD is installed and Established before this returns.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -17,6 +16,7 @@ import { installApplicationCrd } from './argocd-crd.js';
 import { startCoreStub, type CoreStub } from './authz-webhook.js';
 import { apiextensionsApiserverPath } from './binaries.js';
 import { clientCert, ensureClusterCerts, type ClusterCerts } from './certs.js';
+import { waitHealthy } from './health.js';
 import { startEtcd, type RunningEtcd } from './etcd.js';
 import { writeDelegationKubeconfig, writeKubeconfig } from './kubeconfig.js';
 import { startGroupProcess, type GroupProcess } from './process-group.js';
@@ -71,7 +71,7 @@ export async function startKubeApiServer(options: StartKubeApiServerOptions = {}
     const args = apiserverArgs({ etcdUrl: etcd.url, port, dir, certs, delegation });
     const launch = async () => {
       apiserver = startGroupProcess(binary, args, join(dir, 'apiserver.log'));
-      await waitReady(url, certs, admin, apiserver, join(dir, 'apiserver.log'), timeoutMs);
+      await waitHealthy(`${url}/readyz`, certs.caFile, admin, apiserver, join(dir, 'apiserver.log'), timeoutMs);
     };
     await launch();
 
@@ -127,38 +127,4 @@ function apiserverArgs(o: { etcdUrl: string; port: number; dir: string; certs: C
     '--enable-priority-and-fairness=false',
     '--disable-admission-plugins', 'NamespaceLifecycle,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy,MutatingAdmissionPolicy',
   ];
-}
-
-/** Polls /readyz with the admin certificate until the server says ok. */
-async function waitReady(url: string, certs: ClusterCerts, admin: { certFile: string; keyFile: string }, proc: GroupProcess, log: string, timeoutMs: number): Promise<void> {
-  const ca = readFileSync(certs.caFile);
-  const cert = readFileSync(admin.certFile);
-  const key = readFileSync(admin.keyFile);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (proc.exited()) throw new Error(`apiextensions-apiserver ${proc.exited()} before it was ready:\n${tail(log)}`);
-    const status = await new Promise<number>((resolve) => {
-      const req = request(`${url}/readyz`, { ca, cert, key, timeout: 2000 }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      req.on('error', () => resolve(0));
-      req.on('timeout', () => req.destroy());
-      req.end();
-    });
-    if (status === 200) return;
-    if (Date.now() > deadline) {
-      await proc.stop();
-      throw new Error(`apiextensions-apiserver was not ready at ${url} within ${timeoutMs} ms:\n${tail(log)}`);
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
-function tail(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-20).join('\n');
-  } catch {
-    return '';
-  }
 }
