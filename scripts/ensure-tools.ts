@@ -2,6 +2,7 @@
 import { argocdPath, etcd36Path, kubeApiserverPath, kwokPath } from '../infra/cluster/binaries.js';
 import { apiextensionsApiserverPath } from '../infra/kube/binaries.js';
 import { temporalCliPath } from '../infra/temporal/cli.js';
+import { temporalServerPath } from '../infra/temporal/production-server.js';
 import { kustomizePath } from '../infra/kustomize.js';
 
 const tools: Array<[string, () => string]> = [
@@ -13,6 +14,8 @@ const tools: Array<[string, () => string]> = [
   ['kwok', kwokPath],
   ['Kubernetes control plane', kubeApiserverPath],
   ['Argo CD', argocdPath],
+  // The production Temporal server (and temporal-sql-tool) for the production-server tier.
+  ['Temporal server', temporalServerPath],
 ];
 
 for (const [name, ensure] of tools) {
