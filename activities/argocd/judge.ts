@@ -16,7 +16,8 @@ import { revisionIn, type SourceSlot } from './sources.js';
 
 export type Verdict =
   | { kind: 'healthy'; seen: ApplicationHealth }
-  | { kind: 'degraded'; seen: ApplicationHealth; message: string }
+  /** `by`: a failed sync operation (final at once), or Argo CD's health assessment. */
+  | { kind: 'degraded'; seen: ApplicationHealth; message: string; by: 'sync' | 'health' }
   /** Argo CD reports a later commit that changed our images: its health is not ours, and ours will not come back. */
   | { kind: 'superseded'; seen: ApplicationHealth; message: string }
   | { kind: 'waiting'; seen: ApplicationHealth; reason: string };
@@ -94,7 +95,7 @@ export function judge(status: ArgoApplicationStatus | undefined, classify: Class
 
   // A sync of our commit that failed is final: Argo CD will not retry it by itself.
   if (op && (op.phase === 'Failed' || op.phase === 'Error') && opRevision && ownership(classify, opRevision) === 'ours') {
-    return { kind: 'degraded', seen, message: `sync ${op.phase.toLowerCase()}: ${op.message ?? 'no message'}` };
+    return { kind: 'degraded', seen, message: `sync ${op.phase.toLowerCase()}: ${op.message ?? 'no message'}`, by: 'sync' };
   }
   if (!seen.revision) return { kind: 'waiting', seen, reason: 'no synced revision yet' };
   const owner = ownership(classify, seen.revision);
@@ -127,7 +128,7 @@ export function judge(status: ArgoApplicationStatus | undefined, classify: Class
     return { kind: 'waiting', seen, reason: `Degraded since ${degradedSince}, from before our sync${op?.finishedAt ? ` finished at ${op.finishedAt}` : ''}: waiting for Argo CD's assessment of the new rollout` };
   }
   if (seen.health === 'Degraded') {
-    return { kind: 'degraded', seen, message: seen.message ?? op?.message ?? 'Argo CD reports the application Degraded' };
+    return { kind: 'degraded', seen, message: seen.message ?? op?.message ?? 'Argo CD reports the application Degraded', by: 'health' };
   }
   if (seen.health !== 'Healthy') return { kind: 'waiting', seen, reason: `health ${seen.health}` };
   return { kind: 'healthy', seen };

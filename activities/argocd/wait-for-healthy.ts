@@ -19,6 +19,9 @@ import { ownershipAt } from './ownership.js';
 import { gitopsSlot } from './sources.js';
 import { followApplication } from './watch-application.js';
 
+/** How long a Degraded right after a Degraded rollout must hold before it counts (see the wait). */
+export const DEGRADED_CONFIRM_MS = 5_000;
+
 export type IsAncestor = (git: GitTarget, ancestor: string, descendant: string) => Promise<boolean>;
 
 export interface WaitDeps {
@@ -43,6 +46,8 @@ export async function waitForHealthy(deps: WaitDeps, input: WaitHealthyInput): P
   let lastSeen: ApplicationHealth | undefined;
   let lastReason = 'the Application was not read yet';
   let degradedBeforeOurs: string | undefined;
+  let confirming: NodeJS.Timeout | undefined;
+  let latestDegraded: Extract<Verdict, { kind: 'degraded' }> | undefined;
   let connection = 'connecting';
 
   return new Promise<ApplicationHealth>((resolve, reject) => {
@@ -53,6 +58,7 @@ export async function waitForHealthy(deps: WaitDeps, input: WaitHealthyInput): P
       abort.abort();
       clearInterval(heartbeat);
       clearTimeout(deadline);
+      clearTimeout(confirming);
       outcome();
     };
 
@@ -99,20 +105,28 @@ export async function waitForHealthy(deps: WaitDeps, input: WaitHealthyInput): P
           // A Degraded seen before our sync's result is in belongs to what ran before (see judge).
           if (verdict.kind === 'waiting' && verdict.seen.health === 'Degraded') degradedBeforeOurs = app.status?.health?.lastTransitionTime ?? degradedBeforeOurs;
           lastSeen = verdict.seen;
+          if (verdict.kind !== 'degraded') latestDegraded = undefined;
           if (verdict.kind === 'healthy') finish(() => resolve(verdict.seen));
           else if (verdict.kind === 'superseded') {
             finish(() => reject(ApplicationFailure.nonRetryable(`${ref}: ${verdict.message}`, FailureType.Superseded, verdict.seen)));
           } else if (verdict.kind === 'degraded') {
-            finish(() =>
-              reject(
-                ApplicationFailure.nonRetryable(
-                  `${ref} is Degraded at ${short(verdict.seen.revision)}: ${verdict.message}`,
-                  FailureType.ApplicationDegraded,
-                  verdict.seen,
-                ),
-              ),
-            );
+            const fail = (v: Extract<Verdict, { kind: 'degraded' }>) =>
+              finish(() =>
+                reject(ApplicationFailure.nonRetryable(`${ref} is Degraded at ${short(v.seen.revision)}: ${v.message}`, FailureType.ApplicationDegraded, v.seen)),
+              );
+            // Coming from a Degraded rollout (a rollback), Argo CD can show Degraded once more at
+            // our commit before the rollout settles: a Deployment rolled back from
+            // ProgressDeadlineExceeded keeps that condition for a moment after the controller
+            // records the new generation. Degraded must then hold a few seconds to count.
+            if (verdict.by === 'sync' || degradedBeforeOurs === undefined) fail(verdict);
+            else {
+              lastReason = `Degraded at our commit right after a Degraded rollout: confirming for ${DEGRADED_CONFIRM_MS} ms`;
+              latestDegraded = verdict;
+              confirming ??= setTimeout(() => fail(latestDegraded!), DEGRADED_CONFIRM_MS);
+            }
           } else {
+            clearTimeout(confirming);
+            confirming = undefined;
             lastReason = verdict.reason;
           }
         }
