@@ -8,8 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { stringify } from 'yaml';
-import { writeText } from '../kube/certs.js';
+import { writeTokenKubeconfig } from '../kube/kubeconfig.js';
 import type { GroupProcess } from '../kube/process-group.js';
 import { installArgoCd, startArgoCd } from './argocd.js';
 import { createObjects } from './apply.js';
@@ -18,7 +17,7 @@ import { startControlPlane } from './control-plane.js';
 import { addFakeNodes, startKwok } from './kwok.js';
 
 export { ARGOCD_NAMESPACE } from './argocd.js';
-export { neverReadyCommit, NEVER_READY_IN_PRODUCTION_TAG_PREFIX, NEVER_READY_TAG_PREFIX } from './kwok.js';
+export { asReadyCommit, neverReadyCommit } from './kwok.js';
 export { ARGOCD_VERSION, KUBERNETES_VERSION, KWOK_VERSION, ETCD_VERSION } from './binaries.js';
 
 export interface RealCluster {
@@ -130,19 +129,7 @@ export async function startRealCluster(options: StartRealClusterOptions = {}): P
           body: { spec: { audiences: ['https://kubernetes.default.svc.cluster.local'], expirationSeconds: 3600 } },
         });
         const path = join(dir, `sa-${namespace}-${name}.kubeconfig`);
-        writeText(
-          path,
-          stringify({
-            apiVersion: 'v1',
-            kind: 'Config',
-            clusters: [{ name: 'slipway-test', cluster: { server: plane.url, 'certificate-authority': plane.caFile } }],
-            users: [{ name, user: { token: token.status!.token } }],
-            contexts: [{ name, context: { cluster: 'slipway-test', user: name, namespace } }],
-            'current-context': name,
-          }),
-        );
-        const kubeConfig = new KubeConfig();
-        kubeConfig.loadFromFile(path);
+        const kubeConfig = writeTokenKubeconfig(path, plane.url, plane.caFile, name, token.status!.token, namespace);
         return { kubeConfig, path };
       },
       restartApiServer: plane.restartApiServer,

@@ -72,9 +72,9 @@ export async function addFakeNodes(kubeConfig: KubeConfig, count: number, proc: 
 }
 
 /** Image tags starting with this never become Ready on the fake nodes (kwok-stages.yaml). */
-export const NEVER_READY_TAG_PREFIX = 'dead';
+const NEVER_READY_TAG_PREFIX = 'dead';
 /** …and these, only in a namespace whose name ends in "production". */
-export const NEVER_READY_IN_PRODUCTION_TAG_PREFIX = 'deaf';
+const NEVER_READY_IN_PRODUCTION_TAG_PREFIX = 'deaf';
 
 /**
  * A commit-like 40-hex id whose images kwok never makes Ready — anywhere, or only in production
@@ -83,4 +83,9 @@ export const NEVER_READY_IN_PRODUCTION_TAG_PREFIX = 'deaf';
 export function neverReadyCommit(where: 'anywhere' | 'production' = 'anywhere'): string {
   const prefix = where === 'production' ? NEVER_READY_IN_PRODUCTION_TAG_PREFIX : NEVER_READY_TAG_PREFIX;
   return `${prefix}${randomBytes(18).toString('hex')}`;
+}
+
+/** `sha`, with its first digit changed where kwok would take it for a never-ready build: for made-up good builds. */
+export function asReadyCommit(sha: string): string {
+  return sha.startsWith(NEVER_READY_TAG_PREFIX) || sha.startsWith(NEVER_READY_IN_PRODUCTION_TAG_PREFIX) ? `0${sha.slice(1)}` : sha;
 }

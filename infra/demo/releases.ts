@@ -18,7 +18,7 @@ import type { release } from '../../workflows/release.js';
 import type { PromotionReply } from '../../workflows/types.js';
 import { DEMO_APP } from './config.js';
 import { gitopsLog } from './gitops-log.js';
-import { NEVER_READY_IN_PRODUCTION_TAG_PREFIX, NEVER_READY_TAG_PREFIX, neverReadyCommit } from '../cluster/index.js';
+import { asReadyCommit, neverReadyCommit } from '../cluster/index.js';
 import { DEMO_PROGRESS_DEADLINE_S, type DemoStack } from './stack.js';
 
 type Say = (line: string) => void;
@@ -29,11 +29,7 @@ export interface DemoOutcome {
 }
 
 /** A made-up source commit of the TodoApp: its images are tagged with it. */
-const sourceCommit = () => {
-  const sha = randomBytes(20).toString('hex');
-  // Tags starting "dead"/"deaf" are the cluster's never-ready builds (neverReadyCommit).
-  return sha.startsWith(NEVER_READY_TAG_PREFIX) || sha.startsWith(NEVER_READY_IN_PRODUCTION_TAG_PREFIX) ? `0${sha.slice(1)}` : sha;
-};
+const sourceCommit = () => asReadyCommit(randomBytes(20).toString('hex'));
 
 function cliContext(stack: DemoStack, say: Say): CliContext {
   return {

@@ -5,14 +5,23 @@ import type { CertPair } from './certs.js';
 import { writeText } from './certs.js';
 
 export function writeKubeconfig(file: string, server: string, caFile: string, user: string, cert: CertPair): KubeConfig {
+  return writeUserKubeconfig(file, server, caFile, user, { 'client-certificate': cert.certFile, 'client-key': cert.keyFile });
+}
+
+/** A kubeconfig that authenticates with a bearer token (a ServiceAccount's, as a pod of it would), in `namespace`. */
+export function writeTokenKubeconfig(file: string, server: string, caFile: string, user: string, token: string, namespace?: string): KubeConfig {
+  return writeUserKubeconfig(file, server, caFile, user, { token }, namespace);
+}
+
+function writeUserKubeconfig(file: string, server: string, caFile: string, user: string, credentials: Record<string, string>, namespace?: string): KubeConfig {
   writeText(
     file,
     stringify({
       apiVersion: 'v1',
       kind: 'Config',
       clusters: [{ name: 'slipway-test', cluster: { server, 'certificate-authority': caFile } }],
-      users: [{ name: user, user: { 'client-certificate': cert.certFile, 'client-key': cert.keyFile } }],
-      contexts: [{ name: user, context: { cluster: 'slipway-test', user } }],
+      users: [{ name: user, user: credentials }],
+      contexts: [{ name: user, context: { cluster: 'slipway-test', user, ...(namespace ? { namespace } : {}) } }],
       'current-context': user,
     }),
   );
