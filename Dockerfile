@@ -43,12 +43,23 @@ RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
 
 # ---- runtime
 FROM ${NODE_IMAGE} AS runtime
-# git (+ ssh) for the GitOps repository, pg_dump/pg_restore for backups.
+# git (+ ssh) for the GitOps repository, pg_dump/pg_restore for backups. postgresql-client is
+# Debian's supported major for the release, which only moves up with the base image: in Debian 13
+# (trixie) it is 17 (17+278 in Debian's package index, checked when this line was written; trixie
+# carries no other major, 18 is only in experimental), so this pg_dump dumps servers up to 17.
+# Before each dump the worker compares it with the server and refuses a newer server, naming both
+# versions. For PostgreSQL 18 servers add PostgreSQL's own apt repository (PGDG) and install
+# postgresql-client-18 here: the newest /usr/lib/postgresql/<major>/bin is the one the worker uses.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git openssh-client ca-certificates postgresql-client \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production
+# The worker's version in its worker deployment (worker/versioning.ts): build with
+# `--build-arg SLIPWAY_BUILD_ID=$(git describe --always --dirty)` and a new image takes over the
+# releases in flight as it starts. Left empty, the worker runs unversioned.
+ARG SLIPWAY_BUILD_ID=""
+ENV SLIPWAY_WORKER_BUILD_ID=${SLIPWAY_BUILD_ID}
 COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

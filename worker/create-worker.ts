@@ -6,6 +6,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createPolicyActivities, type PolicyStore } from '../activities/policy/index.js';
 import { workflowsSourcePath } from './bundle-code.js';
 import { PolicyGuard } from './policy-guard.js';
+import { deploymentOptions, workerVersioningFromEnv } from './versioning.js';
 
 export interface SlipwayWorkerOptions {
   connection: NativeConnection;
@@ -18,7 +19,7 @@ export interface SlipwayWorkerOptions {
   workflowBundlePath?: string;
   /** Extra worker options (concurrency limits, identity...); wins over the limits from the environment. */
   tuning?: Partial<WorkerOptions>;
-  /** Where the concurrency limits are read from (SLIPWAY_MAX_CONCURRENT_*); process.env by default. */
+  /** Where the concurrency limits (SLIPWAY_MAX_CONCURRENT_*) and the worker version (SLIPWAY_WORKER_*, versioning.ts) are read from; process.env by default. */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -62,6 +63,7 @@ function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number)
 export async function createSlipwayWorker(options: SlipwayWorkerOptions): Promise<Worker> {
   // A malformed limit stops the start before anything connects.
   const concurrency = workerConcurrencyFromEnv(options.env);
+  const versioning = workerVersioningFromEnv(options.env);
   // Read before the first task: a broken policy stops the worker at start, and the guard knows it.
   await options.policy.current();
   const guard = new PolicyGuard(() => options.policy.all());
@@ -78,6 +80,8 @@ export async function createSlipwayWorker(options: SlipwayWorkerOptions): Promis
     maxHeartbeatThrottleInterval: '2s',
     shutdownGraceTime: '20s',
     ...concurrency,
+    // SLIPWAY_WORKER_BUILD_ID makes this worker one version of a worker deployment (versioning.ts).
+    ...(versioning ? { workerDeploymentOptions: deploymentOptions(versioning) } : {}),
     ...options.tuning,
   });
 }

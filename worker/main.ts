@@ -11,6 +11,7 @@ import { PolicyStore, policySourceFromEnv } from '../activities/policy/index.js'
 import { sweepAbandonedClones } from '../activities/gitops/index.js';
 import { createActivities } from './activities.js';
 import { createSlipwayWorker } from './create-worker.js';
+import { takeOver, workerVersioningFromEnv } from './versioning.js';
 
 const settings = temporalSettingsFromEnv();
 Runtime.install({
@@ -33,8 +34,28 @@ const worker = await createSlipwayWorker({
   workflowBundlePath: existsSync(bundle) ? bundle : undefined,
 });
 console.log(`slipway worker: ${settings.address} namespace=${settings.namespace} task queue=${settings.taskQueue}`);
+const versioning = workerVersioningFromEnv();
 try {
-  await worker.run();
+  const running = worker.run();
+  if (versioning) {
+    // Once it polls, this version may become the deployment's current one (versioning.ts).
+    // A version that cannot be made current would poll and never be given work: stop loudly instead.
+    const done = await takeOver(connection, settings.namespace, versioning).catch(async (err: unknown) => {
+      worker.shutdown();
+      await running.catch(() => undefined);
+      throw err;
+    });
+    const name = `${versioning.deploymentName} build ${versioning.buildId}`;
+    if (done.outcome === 'left') {
+      console.log(
+        `slipway worker: ${name} is polling; build ${done.previous} stays current (SLIPWAY_WORKER_TAKE_OVER=manual) until ` +
+          `temporal worker deployment set-current-version --deployment-name ${versioning.deploymentName} --build-id ${versioning.buildId}`,
+      );
+    } else {
+      console.log(`slipway worker: ${name} is current${done.outcome === 'made-current' ? ` (was ${done.previous ?? 'none'})` : ''}`);
+    }
+  }
+  await running;
 } finally {
   await connection.close();
 }

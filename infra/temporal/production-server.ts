@@ -1,17 +1,16 @@
 /**
  * The production Temporal server (go.temporal.io/server, all four services in one process) on a
- * PostgreSQL of its own: schemas set up with temporal-sql-tool from the server module's own schema
- * files, the server started with infra/temporal/server-postgres.yaml (the config docker-compose.yml
- * starts it with), then the `default` namespace and Slipway's search attributes registered, as a
- * user sets up a cluster. restart() stops the server process and starts it again on the same
- * ports and database: history on PostgreSQL must carry what ran.
+ * PostgreSQL of its own, set up as docker-compose.yml sets it up: setup-schema.sh (temporal-sql-tool
+ * and the server module's own schema files), the server started with server-postgres.yaml, then
+ * setup-namespace.sh (the `default` namespace and Slipway's search attributes). restart() stops
+ * the server process and starts it again on the same ports and database: history on PostgreSQL
+ * must carry what ran.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SEARCH_ATTRIBUTES } from '../../core/search-attributes.js';
 import { startGroupProcess, type GroupProcess } from '../kube/process-group.js';
 import { freeLowPort, portOpen } from '../ports.js';
 import { startPostgres, type RunningPostgres } from '../postgres/server.js';
@@ -40,14 +39,17 @@ const serverTool: GoTool = {
 export const temporalServerPath = (): string => ensureGoTool(serverTool);
 const toolDir = () => resolve(temporalServerPath(), '..');
 
-/** The server config shared with docker-compose.yml. */
-export function serverConfigFile(): string {
-  const here = fileURLToPath(new URL('./server-postgres.yaml', import.meta.url));
+/** A file of infra/temporal that docker-compose.yml uses too, from the sources or from dist/. */
+function shippedFile(name: string): string {
+  const here = fileURLToPath(new URL(`./${name}`, import.meta.url));
   if (existsSync(here)) return here;
-  const fromDist = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../infra/temporal/server-postgres.yaml');
+  const fromDist = resolve(fileURLToPath(new URL('.', import.meta.url)), `../../../infra/temporal/${name}`);
   if (existsSync(fromDist)) return fromDist;
-  throw new Error(`cannot find server-postgres.yaml next to ${here}`);
+  throw new Error(`cannot find ${name} next to ${here}`);
 }
+
+/** The server config shared with docker-compose.yml. */
+export const serverConfigFile = (): string => shippedFile('server-postgres.yaml');
 
 export interface ProductionServer {
   /** host:port of the frontend. */
@@ -56,18 +58,20 @@ export interface ProductionServer {
   postgres: RunningPostgres;
   /** Process group id of the server. */
   pid(): number;
+  /** Runs both setup scripts again on the running server, as every `docker compose up` does. */
+  setupAgain(): void;
   /** Stops the server (SIGTERM, or with `kill` SIGKILL at once) and starts it again on the same ports and database. */
   restart(options?: { kill?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
-function sqlTool(args: string[], pg: RunningPostgres, database: string): void {
-  const result = spawnSync(
-    join(toolDir(), 'temporal-sql-tool'),
-    ['--plugin', 'postgres12', '--ep', '127.0.0.1', '-p', String(pg.port), '-u', 'postgres', '--db', database, ...args],
-    { encoding: 'utf8', timeout: 120_000 },
-  );
-  if (result.status !== 0) throw new Error(`temporal-sql-tool ${args.join(' ')} (${database}) failed: ${(result.stderr || result.stdout || String(result.error)).slice(-2000)}`);
+/**
+ * Runs one of the setup scripts docker-compose.yml runs (setup-schema.sh, setup-namespace.sh), with
+ * this machine's tools in place of the admin-tools image's.
+ */
+function runSetupScript(name: 'setup-schema.sh' | 'setup-namespace.sh', env: Record<string, string>): void {
+  const result = spawnSync('sh', [shippedFile(name)], { encoding: 'utf8', timeout: 180_000, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
+  if (result.status !== 0) throw new Error(`${name} failed: ${(result.stderr || result.stdout || String(result.error)).slice(-2000)}`);
 }
 
 function temporalCli(args: string[], address: string): { ok: boolean; output: string } {
@@ -84,25 +88,21 @@ export async function startProductionServer(options: { dir?: string; startTimeou
   const pg = await startPostgres();
   let server: GroupProcess | undefined;
   try {
-    const schema = join(toolDir(), 'module/schema/postgresql/v12');
-    for (const [database, folder] of [['temporal', 'temporal'], ['temporal_visibility', 'visibility']] as const) {
-      sqlTool(['create-database'], pg, database);
-      sqlTool(['setup-schema', '-v', '0.0'], pg, database);
-      sqlTool(['update-schema', '-d', join(schema, folder, 'versioned')], pg, database);
-    }
+    const database = { POSTGRES_SEEDS: '127.0.0.1', DB_PORT: String(pg.port), POSTGRES_USER: 'postgres', POSTGRES_PWD: '' };
+    const setupSchema = () =>
+      runSetupScript('setup-schema.sh', { ...database, SQL_TOOL: join(toolDir(), 'temporal-sql-tool'), SCHEMA_DIR: join(toolDir(), 'module/schema/postgresql/v12') });
+    setupSchema();
     const dynamicConfig = join(dir, 'dynamicconfig.yaml');
-    // Search attributes registered a moment ago are visible to the next list query at once.
-    writeFileSync(dynamicConfig, 'system.forceSearchAttributesCacheRefreshOnRead:\n  - value: true\n');
+    // The shipped dynamic config, and for tests: search attributes registered a moment ago are
+    // visible to the next list query at once.
+    writeFileSync(dynamicConfig, `${readFileSync(shippedFile('dynamicconfig.yaml'), 'utf8')}\nsystem.forceSearchAttributesCacheRefreshOnRead:\n  - value: true\n`);
     const ports: Record<string, number> = {};
     for (const name of ['FRONTEND', 'FRONTEND_MEMBERSHIP', 'FRONTEND_HTTP', 'MATCHING', 'MATCHING_MEMBERSHIP', 'HISTORY', 'HISTORY_MEMBERSHIP', 'WORKER', 'WORKER_MEMBERSHIP', 'METRICS']) {
       ports[name] = await freeLowPort();
     }
     const env = {
       ...process.env,
-      POSTGRES_SEEDS: '127.0.0.1',
-      DB_PORT: String(pg.port),
-      POSTGRES_USER: 'postgres',
-      POSTGRES_PWD: '',
+      ...database,
       TEMPORAL_BIND_ADDRESS: '127.0.0.1',
       TEMPORAL_BROADCAST_ADDRESS: '127.0.0.1',
       TEMPORAL_DYNAMIC_CONFIG: dynamicConfig,
@@ -121,18 +121,18 @@ export async function startProductionServer(options: { dir?: string; startTimeou
     };
     await launch();
     // The server does not create the default namespace itself.
-    const created = temporalCli(['operator', 'namespace', 'create', '--namespace', 'default', '--retention', '72h'], address);
-    if (!created.ok && !/already/i.test(created.output)) throw new Error(`creating the default namespace failed: ${created.output}`);
-    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) {
-      const added = temporalCli(['operator', 'search-attribute', 'create', '--namespace', 'default', '--name', name, '--type', type], address);
-      if (!added.ok && !/already/i.test(added.output)) throw new Error(`registering search attribute ${name} failed: ${added.output}`);
-    }
+    const setupNamespace = () => runSetupScript('setup-namespace.sh', { TEMPORAL_ADDRESS: address, TEMPORAL_CLI: temporalCliPath() });
+    setupNamespace();
     let stopped = false;
     return {
       address,
       namespace: 'default',
       postgres: pg,
       pid: () => server!.pid,
+      setupAgain() {
+        setupSchema();
+        setupNamespace();
+      },
       async restart(o = {}) {
         await server!.stop(o.kill ? 0 : 10_000);
         await launch();

@@ -14,7 +14,9 @@ import { DEFAULT_MAX_CLONE_BYTES } from '../../activities/gitops/clone-root.js';
 import { parseConfig, type SlipwayConfig } from '../../config/schema.js';
 import { SEARCH_ATTRIBUTES } from '../../core/search-attributes.js';
 import { kustomizePath } from '../../infra/kustomize.js';
+import { TEMPORAL_SERVER_VERSION } from '../../infra/temporal/production-server.js';
 import { workerConcurrencyFromEnv } from '../../worker/create-worker.js';
+import { workerVersioningFromEnv } from '../../worker/versioning.js';
 import { dockerStages } from '../support/dockerfile.js';
 
 const root = process.cwd();
@@ -114,6 +116,15 @@ describe('Dockerfile', () => {
     expect(text.replace(/^#.*$/gm, ''), 'no digest written without checking it').not.toMatch(/@sha256:/);
   });
 
+  it('versions the worker by the build argument SLIPWAY_BUILD_ID, and leaves it unversioned without one', () => {
+    const runtime = stage('runtime').lines;
+    expect(runtime).toContain('ARG SLIPWAY_BUILD_ID=""');
+    expect(runtime).toContain('ENV SLIPWAY_WORKER_BUILD_ID=${SLIPWAY_BUILD_ID}');
+    // What the worker makes of the two: an empty build id is an unversioned worker, not an error.
+    expect(workerVersioningFromEnv({ SLIPWAY_WORKER_BUILD_ID: '' })).toBeUndefined();
+    expect(workerVersioningFromEnv({ SLIPWAY_WORKER_BUILD_ID: '0.1.0-3104a77' })?.buildId).toBe('0.1.0-3104a77');
+  });
+
   it('runs the worker by default, and the CMD paths exist after the build', () => {
     const cmd = stage('runtime').lines.find((l) => l.startsWith('CMD '))!;
     expect(JSON.parse(cmd.slice(4))).toEqual(['node', WORKER_MAIN]);
@@ -126,7 +137,7 @@ describe('Dockerfile', () => {
 // ---------------------------------------------------------------------------- docker-compose.yml
 interface ComposeService {
   image?: string;
-  build?: { context: string; dockerfile: string };
+  build?: { context: string; dockerfile: string; args?: Record<string, string> };
   command?: string[] | string;
   entrypoint?: string[];
   depends_on?: Record<string, { condition: string }> | string[];
@@ -144,34 +155,61 @@ describe('docker-compose.yml', () => {
   /** The short-syntax volume lines of a service. */
   const volumeLines = (s: ComposeService) => (s.volumes ?? []).filter((v): v is string => typeof v === 'string');
 
-  it('runs Temporal on PostgreSQL, with a persistent volume', () => {
-    expect(Object.keys(services).sort()).toEqual(['postgresql', 'temporal', 'temporal-setup', 'temporal-ui', 'webhook', 'worker']);
-    const temporal = services.temporal!;
-    expect(temporal.image).toMatch(/^temporalio\/auto-setup:\d+\.\d+\.\d+$/);
-    expect(dependsOn(temporal)).toContain('postgresql');
-    expect(temporal.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql', DB_PORT: '5432' });
-    expect(temporal.environment!.POSTGRES_USER).toBe(services.postgresql!.environment!.POSTGRES_USER);
-    expect(temporal.environment!.POSTGRES_PWD).toBe(services.postgresql!.environment!.POSTGRES_PASSWORD);
-    expect(hostPort(temporal, 7233)).toBe('7233');
+  it('runs the Temporal server the tests run, on PostgreSQL with a persistent volume, with the config and setup scripts the tests use', () => {
+    expect(Object.keys(services).sort()).toEqual(['postgresql', 'temporal', 'temporal-schema', 'temporal-setup', 'temporal-ui', 'webhook', 'worker']);
+    const { temporal, 'temporal-schema': schema, 'temporal-setup': setup } = services as Record<string, ComposeService>;
+    // The server version of infra/temporal/production-server.ts, for the server and its tools.
+    const version = TEMPORAL_SERVER_VERSION.replace(/^v/, '');
+    expect(temporal!.image).toBe(`temporalio/server:${version}`);
+    expect(schema!.image).toBe(`temporalio/admin-tools:${version}`);
+    expect(setup!.image).toBe(`temporalio/admin-tools:${version}`);
+
+    // Each runs a file of infra/temporal, mounted read-only: the very files the tests run.
+    const mounted = (s: ComposeService, file: string) => {
+      const line = volumeLines(s).find((v) => v.startsWith('./infra/temporal:'));
+      expect(line, 'infra/temporal mounted').toMatch(/:ro$/);
+      const target = line!.split(':')[1]!;
+      expect(existsSync(join(root, 'infra/temporal', file)), file).toBe(true);
+      return `${target}/${file}`;
+    };
+    expect(temporal!.entrypoint!.join(' ')).toContain(`--config-file ${mounted(temporal!, 'server-postgres.yaml')} --allow-no-auth start`);
+    expect(temporal!.environment!.TEMPORAL_DYNAMIC_CONFIG).toBe(mounted(temporal!, 'dynamicconfig.yaml'));
+    expect(schema!.entrypoint).toEqual(['sh', mounted(schema!, 'setup-schema.sh')]);
+    expect(setup!.entrypoint).toEqual(['sh', mounted(setup!, 'setup-namespace.sh')]);
+
+    // Schema first, then the server, then the namespace; the worker and webhook after all of it.
+    expect(schema!.depends_on).toEqual({ postgresql: { condition: 'service_healthy' } });
+    expect(temporal!.depends_on).toEqual({ 'temporal-schema': { condition: 'service_completed_successfully' } });
+    expect(dependsOn(setup!)).toEqual(['temporal']);
+    expect(setup!.environment!.TEMPORAL_ADDRESS).toBe('temporal:7233');
+
+    // The variables server-postgres.yaml and setup-schema.sh read, pointing at the postgresql service.
+    for (const s of [temporal!, schema!]) {
+      expect(s.environment).toMatchObject({ POSTGRES_SEEDS: 'postgresql', DB_PORT: '5432' });
+      expect(s.environment!.POSTGRES_USER).toBe(services.postgresql!.environment!.POSTGRES_USER);
+      expect(s.environment!.POSTGRES_PWD).toBe(services.postgresql!.environment!.POSTGRES_PASSWORD);
+    }
+    const config = read('infra/temporal/server-postgres.yaml');
+    for (const name of ['POSTGRES_SEEDS', 'DB_PORT', 'POSTGRES_USER', 'POSTGRES_PWD', 'TEMPORAL_BIND_ADDRESS', 'TEMPORAL_BROADCAST_ADDRESS', 'TEMPORAL_DYNAMIC_CONFIG']) {
+      expect(config, `server-postgres.yaml reads ${name}`).toContain(`env "${name}"`);
+    }
+    expect(hostPort(temporal!, 7233)).toBe('7233');
     expect(services.postgresql!.image).toMatch(/^postgres:\d+$/);
     expect(services.postgresql!.volumes).toContain('temporal-postgres:/var/lib/postgresql/data');
     expect(compose.volumes).toHaveProperty('temporal-postgres');
   });
 
-  it('registers Slipway’s search attributes once Temporal is healthy', () => {
-    const setup = services['temporal-setup']!;
-    expect(setup.image).toMatch(/^temporalio\/admin-tools:/);
-    expect(setup.depends_on).toEqual({ temporal: { condition: 'service_healthy' } });
-    const script = (setup.command as string[]).join('\n');
-    for (const name of Object.keys(SEARCH_ATTRIBUTES)) expect(script).toContain(name);
-    expect(script).toContain('--type Keyword');
+  it('registers the search attributes core/search-attributes.ts names, no more and no fewer', () => {
+    const script = read('infra/temporal/setup-namespace.sh');
+    const listed = /^SEARCH_ATTRIBUTES="([^"]*)"$/m.exec(script)?.[1]?.split(/\s+/) ?? [];
+    expect(Object.fromEntries(listed.map((entry) => entry.split(':') as [string, string]))).toEqual(SEARCH_ATTRIBUTES);
   });
 
   it('serves the Temporal UI against temporal:7233', () => {
     const ui = services['temporal-ui']!;
     expect(ui.image).toMatch(/^temporalio\/ui:\d+\.\d+\.\d+$/);
     expect(ui.environment!.TEMPORAL_ADDRESS).toBe('temporal:7233');
-    expect(dependsOn(ui)).toContain('temporal');
+    expect(dependsOn(ui)).toContain('temporal-setup');
     expect(hostPort(ui, 8080)).toBe('8080');
   });
 
@@ -179,7 +217,8 @@ describe('docker-compose.yml', () => {
     const dockerfileCmd = JSON.parse(dockerStages(read('Dockerfile')).at(-1)!.lines.find((l) => l.startsWith('CMD '))!.slice(4));
     const { worker, webhook } = services as Record<'worker' | 'webhook', ComposeService>;
     for (const service of [worker, webhook]) {
-      expect(service.build).toEqual({ context: '.', dockerfile: 'Dockerfile' });
+      // SLIPWAY_BUILD_ID from .env becomes the worker's version in the image (worker/versioning.ts).
+      expect(service.build).toEqual({ context: '.', dockerfile: 'Dockerfile', args: { SLIPWAY_BUILD_ID: '${SLIPWAY_BUILD_ID:-}' } });
       expect(existsSync(join(root, service.build!.dockerfile))).toBe(true);
       expect(service.depends_on).toEqual({ 'temporal-setup': { condition: 'service_completed_successfully' } });
       expect(service.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', TEMPORAL_NAMESPACE: 'default' });

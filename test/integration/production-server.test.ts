@@ -103,6 +103,15 @@ describe(`the production Temporal server ${TEMPORAL_SERVER_VERSION} on PostgreSQ
     expect(listed).toContain(handles[0]!.workflowId);
   });
 
+  it('runs the setup scripts docker-compose.yml runs on every start again without harm: databases, namespace and search attributes kept', async () => {
+    server.setupAgain();
+    // What the first test ran is still there, and still found by Slipway's search attribute.
+    const app = runs[0]!.app;
+    const found: string[] = [];
+    for await (const w of client.workflow.list({ query: `SlipwayApp = "${app}"` })) found.push(w.workflowId);
+    expect(found.length).toBeGreaterThan(0);
+  });
+
   it('completes a release when the server process is killed and restarted mid-release, from its history on PostgreSQL', async () => {
     const { pipeline, commit, overlays } = restartRun;
     world.updateRules({ healthDelayMs: 3000 });

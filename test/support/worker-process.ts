@@ -1,11 +1,13 @@
 /**
  * A worker in its own process, acting on a FakeWorld, for tests that kill workers with SIGKILL.
- * Env: TEMPORAL_ADDRESS, TASK_QUEUE, WORLD_DIR, WORKFLOW_BUNDLE, SLIPWAY_CONFIG (its policy file).
- * Prints "ready" once polling.
+ * Env: TEMPORAL_ADDRESS, TASK_QUEUE, WORLD_DIR, WORKFLOW_BUNDLE, SLIPWAY_CONFIG (its policy file),
+ * and SLIPWAY_WORKER_* for a versioned worker (worker/versioning.ts). Prints "ready" once polling,
+ * and, when versioned, `version <outcome>` once it has acted on the deployment's current version.
  */
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { PolicyStore } from '../../activities/policy/index.js';
 import { createSlipwayWorker } from '../../worker/create-worker.js';
+import { takeOver, workerVersioningFromEnv } from '../../worker/versioning.js';
 import { FakeWorld } from './fake-world.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -22,5 +24,8 @@ const worker = await createSlipwayWorker({
 });
 const running = worker.run();
 console.log('ready');
+// As worker/main.ts does: a versioned worker takes over once it polls.
+const versioning = workerVersioningFromEnv();
+if (versioning) console.log(`version ${(await takeOver(connection, 'default', versioning)).outcome}`);
 await running;
 await connection.close();

@@ -11,6 +11,8 @@ export interface WorkerProcessEnv {
   workflowBundle: string;
   /** The worker's policy file. */
   policyFile: string;
+  /** More environment (SLIPWAY_WORKER_* for a versioned worker). */
+  extra?: Record<string, string>;
 }
 
 /** Spawns a worker process and resolves once it polls; rejects if it exits first. */
@@ -23,6 +25,7 @@ export function startWorkerProcess(env: WorkerProcessEnv): Promise<ChildProcess>
       WORLD_DIR: env.worldDir,
       WORKFLOW_BUNDLE: env.workflowBundle,
       SLIPWAY_CONFIG: env.policyFile,
+      ...env.extra,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
