@@ -55,6 +55,10 @@ export const FailureType = {
   BackupFailed: 'BackupFailed',
   /** A backup restored correctly but its database was empty or had shrunk too much: recorded as flagged, never verified. */
   BackupFlagged: 'BackupFlagged',
+  /** The worker's pg_dump is older than the database server it was to dump (pg_dump refuses newer servers); nothing was dumped. */
+  PgDumpTooOld: 'PgDumpTooOld',
+  /** The scratch server verification restores on is older than the server the backup came from; nothing was restored. */
+  ScratchServerTooOld: 'ScratchServerTooOld',
   /** The request asks for something the worker's policy does not have or allow; nothing was done. */
   RequestRefused: 'RequestRefused',
   /** A later step of the same environment has already written the overlay: this (late) write must not land. Nothing was pushed. */
@@ -375,6 +379,11 @@ export interface VerifyBackupInput extends BackupTarget {
   backupId: string;
   /** The largest fraction (0–1) of the total row count that may disappear since the previous verified backup (default 0.5). */
   maxShrink?: number;
+  /**
+   * Name of the worker's env var holding the URL of a PostgreSQL server of its own to restore on
+   * (the policy's `backup.verify.postgres.urlFromEnv`). Absent: a scratch database on the source server.
+   */
+  verifyUrlFromEnv?: string;
 }
 
 export interface VerifiedBackup {
@@ -382,6 +391,8 @@ export interface VerifiedBackup {
   rows: number;
   /** Set when the backup restored correctly but is not to be trusted (an empty or shrunken database): why. */
   flagged?: string;
+  /** Where the restore ran, without credentials: `scratch server db.internal:5432` or `the source server db.prod:5432`. */
+  verifiedOn?: string;
 }
 
 export interface RecordVerificationInput {

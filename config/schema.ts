@@ -143,6 +143,13 @@ const environmentSchema = z.strictObject({
       keepDays: z.number().min(0).default(0),
       /** A backup whose total row count fell by more than this fraction since the last verified one is flagged, not verified (1: only an empty database is). */
       maxShrink: z.number().min(0).max(1).default(0.5),
+      /**
+       * Where verification restores: a PostgreSQL server of its own, its URL in this worker variable
+       * (its user needs CREATEDB there; the server at least the source's major). The source's
+       * credential then only reads. Absent: a scratch database on the source server, whose credential
+       * then needs CREATEDB.
+       */
+      verify: z.strictObject({ postgres: z.strictObject({ urlFromEnv: envVarName }) }).optional(),
       catchupWindow: duration.prefault('1h'),
     })
     .optional(),

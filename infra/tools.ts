@@ -1,6 +1,6 @@
 /**
  * Finding the outside programs Slipway's tests and demo run (Temporal CLI, apiextensions-apiserver,
- * kustomize): an env var naming the binary wins, then the PATH, then a versioned cache outside the
+ * kustomize, versitygw): an env var naming the binary wins, then the PATH, then a versioned cache outside the
  * clone, and last a `go install` of the pinned version into that cache. Builds are serialised by a
  * lock directory so parallel test workers never build the same tool twice.
  */

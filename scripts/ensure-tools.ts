@@ -4,6 +4,7 @@ import { apiextensionsApiserverPath } from '../infra/kube/binaries.js';
 import { temporalCliPath } from '../infra/temporal/cli.js';
 import { temporalServerPath } from '../infra/temporal/production-server.js';
 import { kustomizePath } from '../infra/kustomize.js';
+import { versitygwPath } from '../infra/s3/binary.js';
 
 const tools: Array<[string, () => string]> = [
   ['temporal', temporalCliPath],
@@ -16,6 +17,8 @@ const tools: Array<[string, () => string]> = [
   ['Argo CD', argocdPath],
   // The production Temporal server (and temporal-sql-tool) for the production-server tier.
   ['Temporal server', temporalServerPath],
+  // The S3-compatible server the object-store backup tests run against (about a minute to build).
+  ['versitygw', versitygwPath],
 ];
 
 for (const [name, ensure] of tools) {

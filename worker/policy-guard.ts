@@ -37,6 +37,7 @@ export function allowedWiring(config: SlipwayConfig): Set<string> {
       for (const channel of Array.isArray(env.notify) ? env.notify : [env.notify]) add({ kind: 'notify', key: notifyKey(channel) });
       for (const check of env.checks) if ('http' in check) add({ kind: 'http', key: check.http.url });
       if (env.backup) add({ kind: 'database', key: env.backup.postgres.urlFromEnv });
+      if (env.backup?.verify) add({ kind: 'database', key: env.backup.verify.postgres.urlFromEnv });
     }
   }
   return allowed;
@@ -79,8 +80,13 @@ export function wiringOf(activity: string, input: Input | undefined): Wiring[] {
     case 'notify':
       return (Array.isArray(input.channels) ? input.channels : []).map((c: unknown) => ({ kind: 'notify' as const, key: notifyKey(c) }));
     case 'takeBackup':
-    case 'verifyBackup':
       return [{ kind: 'database', key: String(input.databaseUrlFromEnv) }];
+    case 'verifyBackup':
+      // The scratch server is a database the worker connects to as well: the policy must name it.
+      return [
+        { kind: 'database', key: String(input.databaseUrlFromEnv) },
+        ...(input.verifyUrlFromEnv !== undefined ? [{ kind: 'database' as const, key: String(input.verifyUrlFromEnv) }] : []),
+      ];
     default:
       return [];
   }

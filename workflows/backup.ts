@@ -1,7 +1,8 @@
 /**
  * The backup of one environment's database, started by its Temporal Schedule (or by
- * `slipway backup run`): dump → verify by restoring into a scratch database → mark verified →
- * prune to the newest `keep` verified → notify. Retention runs only after the new backup is
+ * `slipway backup run`): dump → verify by restoring into a scratch database (on the scratch server
+ * the policy names, else on the source server) → mark verified → prune to the newest `keep`
+ * verified → notify. Retention runs only after the new backup is
  * verified, so a bad night never costs a good backup. A backup that restores but shows an empty or
  * shrunken database is recorded as flagged, never verified, and nothing is pruned after it. When a
  * scheduled run ends without a verified backup, the store is asked whether the schedule has now
@@ -59,6 +60,8 @@ const PATCH_POLICY_SETTINGS = 'backup-settings-from-policy';
 const PATCH_FLAGGED = 'backup-flagged-not-verified';
 /** A run that ends without a verified backup checks whether its schedule is overdue. */
 const PATCH_OVERDUE = 'backup-overdue-alert';
+/** Verification restores on the scratch server the policy names (backup.verify), not on the source. */
+const PATCH_VERIFY_SERVER = 'backup-verify-on-scratch-server';
 
 /** The memo key client/schedules.ts gives every scheduled run: the schedule's cron. */
 const CRON_MEMO = 'slipwayCron';
@@ -76,6 +79,8 @@ interface BackupSettings {
   keepDays?: number;
   maxShrink?: number;
   schedule?: string;
+  /** The worker's variable with the URL of the server verification restores on; only ever from the policy. */
+  verifyUrlFromEnv?: string;
 }
 
 /**
@@ -91,7 +96,13 @@ async function settingsFor(input: BackupInput): Promise<BackupSettings> {
   try {
     const backup = (await environmentPolicy(input.app, input.environment, undefined)).environment.backup;
     if (!backup) return fromInput;
-    return { keep: backup.keep, keepDays: backup.keepDays, maxShrink: backup.maxShrink, schedule: backup.schedule };
+    return {
+      keep: backup.keep,
+      keepDays: backup.keepDays,
+      maxShrink: backup.maxShrink,
+      schedule: backup.schedule,
+      ...(backup.verify ? { verifyUrlFromEnv: backup.verify.postgres.urlFromEnv } : {}),
+    };
   } catch (err) {
     if (isCancellation(err)) throw err;
     return fromInput;
@@ -183,7 +194,15 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
     () =>
       long.verifyBackup.executeWithOptions(
         { ...longStepOptions(LIMITS, DUMP_OR_RESTORE_MS), summary: `verify backup ${backupId}: checksum, restore into a scratch database, compare row counts` },
-        [{ ...target, backupId, ...(settings.maxShrink !== undefined ? { maxShrink: settings.maxShrink } : {}) }],
+        [
+          {
+            ...target,
+            backupId,
+            ...(settings.maxShrink !== undefined ? { maxShrink: settings.maxShrink } : {}),
+            // Asked only when the policy names a scratch server, so runs without one record no marker.
+            ...(settings.verifyUrlFromEnv && patched(PATCH_VERIFY_SERVER) ? { verifyUrlFromEnv: settings.verifyUrlFromEnv } : {}),
+          },
+        ],
       ),
     (reason) =>
       steps.recordBackupVerification

@@ -8,25 +8,28 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backupFailure, databaseFromEnv, redact, withDatabase, type DatabaseTarget } from './connection.js';
+import type pg from 'pg';
+import { backupFailure, backupRefusal, databaseFromEnv, redact, serverLabel, withDatabase, type DatabaseTarget } from './connection.js';
 import { sha256File } from './checksum.js';
 import { countRows, createDatabase, dropDatabase, serverVersion, withClient } from './pg-client.js';
-import { dumpDatabase, pgDumpVersion, PgToolError, restoreDatabase } from './pg-tools.js';
+import { dumpDatabase, PgToolError, probePgDump, restoreDatabase, type PgDumpIdentity } from './pg-tools.js';
+import { canDump, canRestoreInto, clientPackageFor, majorFromVersionNum, majorFromVersionText, type PgMajor } from './pg-versions.js';
 import { assertSafeRef, type BackupManifest, type BackupRef, type BackupStore, type StoredBackup } from './store.js';
 import { chooseBackupsToPrune } from './retention.js';
 import { DEFAULT_MAX_SHRINK, whyFlagged } from './flags.js';
 import { scheduleFreshness } from './freshness.js';
-import type {
-  BackupActivities,
-  BackupFreshness,
-  BackupFreshnessInput,
-  PruneBackupsInput,
-  PrunedBackups,
-  RecordVerificationInput,
-  TakeBackupInput,
-  TakenBackup,
-  VerifiedBackup,
-  VerifyBackupInput,
+import {
+  FailureType,
+  type BackupActivities,
+  type BackupFreshness,
+  type BackupFreshnessInput,
+  type PruneBackupsInput,
+  type PrunedBackups,
+  type RecordVerificationInput,
+  type TakeBackupInput,
+  type TakenBackup,
+  type VerifiedBackup,
+  type VerifyBackupInput,
 } from '../types.js';
 
 export interface BackupActivityOptions {
@@ -63,6 +66,54 @@ function toolFailure(err: unknown, target: DatabaseTarget, doing: string): Error
   return err instanceof Error ? new Error(redact(err.message, target)) : new Error(String(err));
 }
 
+/** SQLSTATE insufficient_privilege: here, a user without CREATEDB. */
+const INSUFFICIENT_PRIVILEGE = '42501';
+
+/** The server's major version, from `server_version_num` (its text form carries distribution suffixes). */
+async function serverMajor(client: pg.Client): Promise<PgMajor | undefined> {
+  const { rows } = await client.query<{ server_version_num: string }>('SHOW server_version_num');
+  return majorFromVersionNum(Number(rows[0]?.server_version_num));
+}
+
+/**
+ * pg_dump refuses a server newer than itself, and only once it has connected, in words that name
+ * neither the binary nor what to install. Asked first, the refusal names both versions, the binary
+ * and the fix, and nothing is dumped or stored. A pg_dump that cannot tell its version is left to
+ * say for itself why it cannot run.
+ */
+export function pgDumpTooOld(pgDump: PgDumpIdentity, server: { major: PgMajor; version: string }, target: DatabaseTarget, env: NodeJS.ProcessEnv): Error | undefined {
+  if (!pgDump.major || canDump(pgDump.major, server.major)) return undefined;
+  const chosen = env.SLIPWAY_PG_BIN
+    ? `or point SLIPWAY_PG_BIN (now ${env.SLIPWAY_PG_BIN}) at the bin folder of a newer one`
+    : 'or set SLIPWAY_PG_BIN to the bin folder of a newer one';
+  return backupRefusal(
+    FailureType.PgDumpTooOld,
+    `pg_dump at ${pgDump.path} is PostgreSQL ${pgDump.major.label} (${pgDump.version}), older than the server it was to dump: ` +
+      `${target.label} (URL from ${target.fromEnv}) runs PostgreSQL ${server.major.label} (${server.version}). pg_dump refuses servers ` +
+      `newer than itself, so nothing was dumped. Give the worker a client at least as new: install ${clientPackageFor(server.major)} ` +
+      `(Debian puts it in /usr/lib/postgresql/${server.major.label}/bin, and the newest installed is used), ${chosen}`,
+  );
+}
+
+/** Where a verification restores, and how the manifest and the result say it. */
+interface VerifyPlace {
+  server: DatabaseTarget;
+  onScratchServer: boolean;
+  /** `scratch server db.internal:5432`, `the source server db.prod:5432`: no user, database or password. */
+  verifiedOn: string;
+}
+
+/** A verification whose user may not create its scratch database, and what to change. */
+function needsCreatedb(err: Error, place: VerifyPlace): Error {
+  const { server } = place;
+  const why = redact(err.message, server);
+  const fix = place.onScratchServer
+    ? `Its user (URL from ${server.fromEnv}) needs CREATEDB on the scratch server`
+    : `The backup credential (URL from ${server.fromEnv}) needs CREATEDB on the source server; or give the backup a ` +
+      'scratch server of its own (backup.verify.postgres.urlFromEnv in slipway.yaml), and the source credential needs only to read';
+  return backupFailure(`${server.label} refused to create the scratch database a verification restores into: ${why}. ${fix}`, true);
+}
+
 export function createBackupActivities(options: BackupActivityOptions): BackupActivities {
   const { store } = options;
   const workDir = options.workDir ?? tmpdir();
@@ -77,19 +128,23 @@ export function createBackupActivities(options: BackupActivityOptions): BackupAc
       // Row counts and the dump must describe the same moment: count inside a repeatable-read
       // transaction and hand its exported snapshot to pg_dump, so writes during the dump do not
       // make a good backup look wrong at verification.
-      const { tables, version, takenAt } = await withClient(target, 'taking a backup', async (client) => {
+      const { tables, version, takenAt, pgDump } = await withClient(target, 'taking a backup', async (client) => {
+        const pgDump = await probePgDump(env);
+        const major = await serverMajor(client);
+        const version = await serverVersion(client);
+        const tooOld = major && pgDumpTooOld(pgDump, { major, version }, target, env);
+        if (tooOld) throw tooOld;
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         try {
           const { rows } = await client.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot');
           const takenAt = new Date().toISOString();
           const tables = await countRows(client);
-          const version = await serverVersion(client);
           try {
-            await dumpDatabase(target, file, rows[0]!.snapshot);
+            await dumpDatabase(target, file, rows[0]!.snapshot, { env });
           } catch (err) {
             throw toolFailure(err, target, 'pg_dump');
           }
-          return { tables, version, takenAt };
+          return { tables, version, takenAt, pgDump };
         } finally {
           await client.query('COMMIT').catch(() => undefined);
         }
@@ -103,7 +158,7 @@ export function createBackupActivities(options: BackupActivityOptions): BackupAc
         workflowId: input.workflowId,
         database: target.database,
         serverVersion: version,
-        pgDumpVersion: await pgDumpVersion(),
+        pgDumpVersion: pgDump.version,
         format: 'pg_dump-custom',
         size,
         sha256,
@@ -131,7 +186,8 @@ export function createBackupActivities(options: BackupActivityOptions): BackupAc
       throw backupFailure(`${name}: ${err.message}`, true);
     });
     if (!manifest) throw backupFailure(`${name} has no manifest in ${store.description}`, true);
-    const source = databaseFromEnv(input.databaseUrlFromEnv, env);
+    const place = verifyPlace(input);
+    const { server, verifiedOn } = place;
     return withTempDir(workDir, async (dir) => {
       const file = join(dir, `${ref.id}.dump`);
       try {
@@ -144,19 +200,28 @@ export function createBackupActivities(options: BackupActivityOptions): BackupAc
         throw backupFailure(`${name} is corrupt: its sha256 is ${actual}, the manifest says ${manifest.sha256}`, true);
       }
 
-      const scratch = withDatabase(source, scratchDatabaseName(ref));
-      await withClient(source, 'creating a scratch database', async (client) => {
+      if (place.onScratchServer) await refuseOlderScratchServer(name, manifest, place);
+      // Said before the restore, so a verification that fails there is on record with where it ran.
+      if (manifest.verifiedOn !== verifiedOn) await store.writeManifest({ ...manifest, verifiedOn });
+
+      const scratch = withDatabase(server, scratchDatabaseName(ref));
+      await withClient(server, 'creating a scratch database', async (client) => {
         await dropDatabase(client, scratch.database);
-        await createDatabase(client, scratch.database);
+        try {
+          await createDatabase(client, scratch.database);
+        } catch (err) {
+          if ((err as { code?: string }).code === INSUFFICIENT_PRIVILEGE) throw needsCreatedb(err as Error, place);
+          throw err;
+        }
       });
       try {
         try {
-          await restoreDatabase(scratch, file);
+          await restoreDatabase(scratch, file, { env });
         } catch (err) {
           const failure = toolFailure(err, scratch, 'pg_restore into a scratch database');
           // A dump that does not restore will not restore next time either.
           if (err instanceof PgToolError && !/cannot reach/.test(failure.message)) {
-            throw backupFailure(`${name} does not restore: ${err.message}`, true);
+            throw backupFailure(`${name} does not restore on ${verifiedOn}: ${err.message}`, true);
           }
           throw failure;
         }
@@ -173,13 +238,49 @@ export function createBackupActivities(options: BackupActivityOptions): BackupAc
           tables: Object.keys(restored).length,
           rows: Object.values(restored).reduce((a, b) => a + b, 0),
           ...(flagged ? { flagged } : {}),
+          verifiedOn,
         };
       } finally {
-        await withClient(source, 'dropping the scratch database', (client) => dropDatabase(client, scratch.database)).catch(
+        await withClient(server, 'dropping the scratch database', (client) => dropDatabase(client, scratch.database)).catch(
           () => undefined,
         );
       }
     });
+  }
+
+  /**
+   * The policy's scratch server when it names one: the restore of a full copy then never lands
+   * on the source server, whose credential needs no more than to read. Without one, a scratch
+   * database on the source server, as before, and the backup credential needs CREATEDB there.
+   */
+  function verifyPlace(input: VerifyBackupInput): VerifyPlace {
+    if (input.verifyUrlFromEnv) {
+      const server = databaseFromEnv(
+        input.verifyUrlFromEnv,
+        env,
+        'the URL of the PostgreSQL server backups are verified on (backup.verify.postgres.urlFromEnv in slipway.yaml)',
+      );
+      return { server, onScratchServer: true, verifiedOn: `scratch server ${serverLabel(server)}` };
+    }
+    const source = databaseFromEnv(input.databaseUrlFromEnv, env);
+    return { server: source, onScratchServer: false, verifiedOn: `the source server ${serverLabel(source)}` };
+  }
+
+  /** A dump is only meant to restore into a server at least as new as the one it came from. */
+  async function refuseOlderScratchServer(name: string, manifest: BackupManifest, place: VerifyPlace): Promise<void> {
+    const dumpedFrom = majorFromVersionText(manifest.serverVersion);
+    if (!dumpedFrom) return; // a manifest that does not say: the restore itself is the test
+    const { major, version } = await withClient(place.server, 'checking the scratch server\'s version', async (client) => ({
+      major: await serverMajor(client),
+      version: await serverVersion(client),
+    }));
+    if (!major || canRestoreInto(dumpedFrom, major)) return;
+    throw backupRefusal(
+      FailureType.ScratchServerTooOld,
+      `${name} was dumped from PostgreSQL ${dumpedFrom.label} (${manifest.serverVersion}), and the ${place.verifiedOn} ` +
+        `(URL from ${place.server.fromEnv}) runs PostgreSQL ${major.label} (${version}): a dump is not meant to restore into an ` +
+        `older server, so nothing was restored. Point ${place.server.fromEnv} at a server of PostgreSQL ${dumpedFrom.label} or newer`,
+    );
   }
 
   async function recordBackupVerification(input: RecordVerificationInput): Promise<void> {

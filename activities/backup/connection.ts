@@ -26,10 +26,21 @@ export function backupFailure(message: string, nonRetryable: boolean): Applicati
   return ApplicationFailure.create({ type: FailureType.BackupFailed, message, nonRetryable });
 }
 
-export function databaseFromEnv(envVar: string, env: NodeJS.ProcessEnv = process.env): DatabaseTarget {
+/** A backup failure of a more specific type (`PgDumpTooOld`, `ScratchServerTooOld`), never retried. */
+export function backupRefusal(type: FailureType, message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true });
+}
+
+/** `holds` says what the variable is for, in the message when it is not set. */
+export function databaseFromEnv(envVar: string, env: NodeJS.ProcessEnv = process.env, holds = 'the PostgreSQL URL to back up'): DatabaseTarget {
   const url = env[envVar];
-  if (!url) throw backupFailure(`the worker has no ${envVar} set: it must hold the PostgreSQL URL to back up`, true);
+  if (!url) throw backupFailure(`the worker has no ${envVar} set: it must hold ${holds}`, true);
   return parseDatabaseUrl(url, envVar);
+}
+
+/** `host:port`: which server, safe to show (no user, no database, no password). */
+export function serverLabel(target: Pick<DatabaseTarget, 'host' | 'port'>): string {
+  return `${target.host}:${target.port}`;
 }
 
 export function parseDatabaseUrl(url: string, fromEnv: string): DatabaseTarget {

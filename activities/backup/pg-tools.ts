@@ -9,6 +9,7 @@ import { describeEnd, ProgramNotStartedError, runProgram } from '../bounded-proc
 import { postgresBinary } from './postgres-programs.js';
 import { libpqEnv, redact, type DatabaseTarget } from './connection.js';
 import { remainingAttemptMs } from './deadline.js';
+import { majorFromVersionText, type PgMajor } from './pg-versions.js';
 
 export class PgToolError extends Error {
   constructor(
@@ -25,6 +26,8 @@ export interface PgToolOptions {
   /** The deadline of this run; by default what is left of the activity attempt. */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** The worker's environment, where SLIPWAY_PG_BIN is read (process.env by default). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Runs a PostgreSQL client program against the target; resolves with its stdout. */
@@ -38,7 +41,7 @@ export async function runPgTool(
   let result;
   try {
     result = await runProgram({
-      file: postgresBinary(program),
+      file: postgresBinary(program, options.env),
       args,
       env: { PATH: process.env.PATH, LANG: 'C', ...libpqEnv(target) },
       timeoutMs,
@@ -59,12 +62,34 @@ function lastLines(text: string, n: number): string {
   return text.split('\n').slice(-n).join(' | ');
 }
 
-export async function pgDumpVersion(): Promise<string> {
+/** What `pg_dump --version` said, and which binary said it. */
+export interface PgDumpIdentity {
+  path: string;
+  /** Its `--version` line (`pg_dump (PostgreSQL) 17.6 (Debian 17.6-0+deb13u1)`), or `unknown`. */
+  version: string;
+  /** Undefined when the program did not run or its answer is not a version. */
+  major?: PgMajor;
+}
+
+/**
+ * Asks the pg_dump the backup would run for its version (ten seconds at most). A program that
+ * cannot be found or started answers `unknown` here; the dump itself then says why it cannot run.
+ */
+export async function probePgDump(env: NodeJS.ProcessEnv = process.env): Promise<PgDumpIdentity> {
+  let path: string;
   try {
-    const result = await runProgram({ file: postgresBinary('pg_dump'), args: ['--version'], timeoutMs: 10_000 });
-    return result.end.kind === 'exited' && result.end.code === 0 ? result.stdout.trim() : 'unknown';
+    path = postgresBinary('pg_dump', env);
   } catch {
-    return 'unknown';
+    return { path: 'pg_dump', version: 'unknown' };
+  }
+  try {
+    const result = await runProgram({ file: path, args: ['--version'], env: { PATH: env.PATH, LANG: 'C' }, timeoutMs: 10_000 });
+    if (result.end.kind !== 'exited' || result.end.code !== 0) return { path, version: 'unknown' };
+    const version = result.stdout.trim().split('\n')[0]!.trim();
+    const major = majorFromVersionText(version);
+    return { path, version, ...(major ? { major } : {}) };
+  } catch {
+    return { path, version: 'unknown' };
   }
 }
 

