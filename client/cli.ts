@@ -13,6 +13,7 @@ import { registerReleaseCommands } from './commands/release.js';
 import { registerStatusCommands } from './commands/status.js';
 import { createCliContext, type CliContext } from './context.js';
 import { CliExit, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './errors.js';
+import { failureText } from './failure-text.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('slipway')
@@ -48,7 +49,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${err.message}\n`);
       return EXIT_USAGE;
     }
-    process.stderr.write(`error: ${(err as Error).message}\n`);
+    // A workflow's failure reads as its reason, not as the client's "Workflow execution failed".
+    process.stderr.write(`error: ${failureText(err)}\n`);
     return EXIT_FAILED;
   } finally {
     await ctx?.close();

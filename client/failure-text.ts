@@ -31,3 +31,25 @@ export function failureText(err: unknown): string {
   const { type, message } = innermostFailure(err);
   return type ? `${type}: ${message}` : message;
 }
+
+/**
+ * What a workflow or update that failed says about itself, for `release failed: …`: the first
+ * failure in the chain that is not a wrapper. A release fails with its own summary ("production:
+ * promotion rejected by dave"), which the innermost failure would lose; a failure it did not catch
+ * arrives as "Activity task failed" or "Child Workflow execution failed", which says nothing.
+ */
+export function outcomeFailureText(err: unknown): string {
+  const seen = new Set<unknown>();
+  let current: unknown = err;
+  while (current instanceof Error && isWrapper(current) && current.cause instanceof Error && !seen.has(current)) {
+    seen.add(current);
+    current = current.cause;
+  }
+  return current instanceof Error ? current.message : String(current);
+}
+
+/** The client's and the SDK's envelopes around the failure that happened. */
+const WRAPPERS = new Set(['WorkflowFailedError', 'WorkflowUpdateFailedError', 'ActivityFailure', 'ChildWorkflowFailure']);
+function isWrapper(err: Error): boolean {
+  return WRAPPERS.has(err.name);
+}

@@ -7,6 +7,7 @@ import type { CliContext } from '../context.js';
 import { CliExit, EXIT_FAILED } from '../errors.js';
 import { whoAmI } from '../user.js';
 import { assertEnvironment } from './release.js';
+import { outcomeFailureText } from '../failure-text.js';
 
 export function registerApprovalCommands(program: Command, context: () => CliContext): void {
   for (const [name, update, verb] of [
@@ -32,7 +33,7 @@ export function registerApprovalCommands(program: Command, context: () => CliCon
           ctx.print(`${verb}: ${app} ${result.version ?? ''} in ${env}`.replace('  ', ' '));
           if (ctx.json) ctx.printJson({ app, environment: env, decision: verb, ...result });
         } catch (err) {
-          if (err instanceof WorkflowUpdateFailedError) throw new CliExit(EXIT_FAILED, err.cause?.message ?? err.message);
+          if (err instanceof WorkflowUpdateFailedError) throw new CliExit(EXIT_FAILED, outcomeFailureText(err));
           if ((err as Error).name === 'WorkflowNotFoundError') throw new CliExit(EXIT_FAILED, `${app}/${env} has nothing waiting for approval (no promotion has run there yet)`);
           throw err;
         }

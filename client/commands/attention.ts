@@ -11,6 +11,7 @@ import type { CliContext } from '../context.js';
 import { CliExit, EXIT_FAILED, EXIT_USAGE } from '../errors.js';
 import { whoAmI } from '../user.js';
 import { assertEnvironment } from './release.js';
+import { outcomeFailureText } from '../failure-text.js';
 
 export function registerAttentionCommands(program: Command, context: () => CliContext): void {
   program
@@ -32,7 +33,7 @@ export function registerAttentionCommands(program: Command, context: () => CliCo
         ctx.print(`resolved: ${app}/${env} takes promotions again (it needed a person since ${new Date(resolution.attention.since).toISOString()}: ${resolution.attention.reason})`);
         if (ctx.json) ctx.printJson({ app, environment: env, ...resolution });
       } catch (err) {
-        if (err instanceof WorkflowUpdateFailedError) throw new CliExit(EXIT_FAILED, err.cause?.message ?? err.message);
+        if (err instanceof WorkflowUpdateFailedError) throw new CliExit(EXIT_FAILED, outcomeFailureText(err));
         if ((err as Error).name === 'WorkflowNotFoundError') throw new CliExit(EXIT_FAILED, `${app}/${env} does not need a person (no promotion has run there yet)`);
         throw err;
       }

@@ -1,6 +1,6 @@
 /** `slipway release`, `promote`, `rollback` and `cancel`: start or stop releases, and follow them. */
 import type { Command } from 'commander';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { sleep } from '../../activities/activity-context.js';
 import { buildLabel, releaseWorkflowId, shortSha } from '../../core/ids.js';
 import { releaseStatusQuery } from '../../workflows/messages.js';
@@ -14,6 +14,7 @@ import { startReleaseWorkflow } from '../start-release.js';
 import { whoAmI } from '../user.js';
 import { findTarget, isNewerBuild, previousBuild, resolveReleaseCommit, TargetError, type KnownBuild } from './targets.js';
 import { CANCEL_TAKES, cancelTarget } from './cancel-target.js';
+import { outcomeFailureText } from '../failure-text.js';
 
 interface WaitOptions {
   wait: boolean;
@@ -177,7 +178,7 @@ export async function follow(ctx: CliContext, handle: WorkflowHandle<typeof rele
     throw new CliExit(EXIT_FAILED, `superseded by ${final.result.supersededBy}`);
   }
   const error = final.error;
-  const message = error instanceof WorkflowFailedError ? (error.cause?.message ?? error.message) : (error as Error).message;
+  const message = outcomeFailureText(error);
   if (ctx.json) ctx.printJson({ outcome: 'failed', releaseId: handle.workflowId, reason: message, status });
   throw new CliExit(EXIT_FAILED, `release failed: ${message}`);
 }
