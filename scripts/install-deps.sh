@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the test suite and the demo need, on a fresh machine or a warm one:
-# Debian packages (git, etcd, PostgreSQL, redis, Chromium), npm packages, and the Go-built tools
+# Debian packages (git, etcd, PostgreSQL, redis, Prometheus, Chromium), npm packages, and the Go-built tools
 # (Temporal CLI, kustomize, apiextensions-apiserver, and the real cluster's Kubernetes, etcd 3.6,
 # kwok and Argo CD) and the image's Node LTS, cached by version in ~/.cache/slipway.
 set -euo pipefail
@@ -13,6 +13,8 @@ compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || apt_missing+=(post
 # Argo CD's cache.
 command -v redis-server >/dev/null 2>&1 || apt_missing+=(redis-server)
 command -v openssl >/dev/null 2>&1 || apt_missing+=(openssl)
+# Metric checks, the worker's /metrics and the alert rules are tested against a real Prometheus (and promtool).
+[ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ] || apt_missing+=(prometheus)
 # Fonts so the browser tests' screenshots show text as a person would see it.
 [ -x /usr/bin/chromium ] || apt_missing+=(chromium fonts-liberation)
 if [ ${#apt_missing[@]} -gt 0 ]; then
