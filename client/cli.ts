@@ -9,6 +9,7 @@ import { ConfigError } from '../config/schema.js';
 import { registerApprovalCommands } from './commands/approval.js';
 import { registerAttentionCommands } from './commands/attention.js';
 import { registerBackupCommands } from './commands/backup.js';
+import { registerMetricsCommands } from './commands/metrics.js';
 import { registerReleaseCommands } from './commands/release.js';
 import { registerStatusCommands } from './commands/status.js';
 import { createCliContext, type CliContext } from './context.js';
@@ -31,6 +32,7 @@ export async function main(argv: string[]): Promise<number> {
   registerApprovalCommands(program, context);
   registerAttentionCommands(program, context);
   registerBackupCommands(program, context);
+  registerMetricsCommands(program, context);
   for (const command of program.commands) command.exitOverride();
 
   try {

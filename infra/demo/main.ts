@@ -2,14 +2,17 @@
  * `npm start`: Slipway end to end on embedded defaults. Starts Temporal (with its Web UI), a real
  * cluster (Kubernetes, kwok nodes, the real Argo CD), the TodoApp GitOps repository and a worker with
  * the real activities; releases a good build to production and a bad one that staging rolls back;
- * then keeps the stack up until Ctrl-C (or exits with --once). Every process it started is
- * stopped on the way out.
+ * prints the DORA figures of those releases (what `slipway metrics` prints); then keeps the stack
+ * up until Ctrl-C (or exits with --once). Every process it started is stopped on the way out.
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { collectDoraSummary } from '../../client/commands/metrics.js';
 import { kustomizePath } from '../kustomize.js';
 import { Cleanup } from './cleanup.js';
+import { DEMO_APP } from './config.js';
+import { printDoraSummary } from './dora-summary.js';
 import { DEMO_USAGE, DemoUsageError, parseDemoArgs, type DemoOptions } from './options.js';
 import { runDemoReleases } from './releases.js';
 import { startDemoStack, type DemoStack } from './stack.js';
@@ -89,7 +92,17 @@ async function main(): Promise<number> {
     process.env.SLIPWAY_KUSTOMIZE ??= kustomizePath();
     const stack = await startDemoStack({ stateDir, soak: options.soak, cleanup, say });
     printStack(stack);
+    const releasesFrom = Date.now();
     const outcome = await runDemoReleases(stack, say);
+    await printDoraSummary(
+      () =>
+        collectDoraSummary(stack.client, {
+          app: DEMO_APP,
+          environments: stack.config.apps[DEMO_APP]!.environments.map((e) => e.name),
+          window: { since: releasesFrom, until: Date.now() },
+        }),
+      say,
+    );
     const ok = outcome.goodReleased && outcome.badRolledBack;
     say('');
     say(ok ? 'Demo finished: release 1 reached production, release 2 was rolled back in staging.' : 'Demo finished, but not as expected (see above).');

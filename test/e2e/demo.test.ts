@@ -146,6 +146,10 @@ describe('npm start (the demo)', () => {
     expect(output).toMatch(/✔ release 2 \(1\.3\.1\): failed in staging and rolled back — the staging overlay was restored to [0-9a-f]{7} by a new commit [0-9a-f]{7}/);
     expect(output).toMatch(/git log --oneline:\n\s+[0-9a-f]{7} rollback todoapp in staging/);
     expect(output, 'the demo reports no unexpected outcome').not.toMatch(/^✘ release/m);
+    // Its last words: the DORA figures of the two releases — staging took both and rolled one back.
+    expect(output).toContain("━━ DORA metrics of the demo's releases");
+    expect(output).toMatch(/todoapp\/staging:\n(?:.*\n)*?\s+change failure rate\s+50% — 1 of 2 promotions \(1 rolled back\)/);
+    expect(output).toMatch(/todoapp\/production:\n(?:.*\n)*?\s+change failure rate\s+0% — 0 of 1 promotion\b/);
 
     // What the demo says, checked in the GitOps repository itself.
     const gitDir = join(stateDir, 'todoapp-gitops.git');
