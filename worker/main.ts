@@ -5,19 +5,22 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import { NativeConnection, DefaultLogger } from '@temporalio/worker';
 import { connectionOptions, temporalSettingsFromEnv } from '../config/temporal.js';
 import { PolicyStore, policySourceFromEnv } from '../activities/policy/index.js';
 import { sweepAbandonedClones } from '../activities/gitops/index.js';
 import { createActivities } from './activities.js';
 import { createSlipwayWorker } from './create-worker.js';
 import { takeOver, workerVersioningFromEnv } from './versioning.js';
+import { installRuntime, startSlipwayCounters } from './telemetry.js';
 
 const settings = temporalSettingsFromEnv();
-Runtime.install({
+// With SLIPWAY_METRICS_ADDRESS, the Runtime serves /metrics there (telemetry.ts); a bad address stops the start here.
+const metrics = installRuntime({
   logger: new DefaultLogger((process.env.SLIPWAY_LOG_LEVEL as 'INFO' | undefined) ?? 'INFO'),
   shutdownSignals: ['SIGTERM', 'SIGINT'],
 });
+if (metrics) console.log(`slipway worker: metrics at ${metrics.url} (listening on ${metrics.bindAddress})`);
 
 // Clones a killed worker left behind (no cleanup runs after SIGKILL) go before any new one is made.
 const swept = await sweepAbandonedClones();
@@ -25,14 +28,16 @@ if (swept.length > 0) console.log(`slipway worker: removed ${swept.length} clone
 
 const bundle = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
 const connection = await NativeConnection.connect(connectionOptions(settings));
+const policy = new PolicyStore(policySourceFromEnv());
 const worker = await createSlipwayWorker({
   connection,
   namespace: settings.namespace,
   taskQueue: settings.taskQueue,
   activities: createActivities({ settings }),
-  policy: new PolicyStore(policySourceFromEnv()),
+  policy,
   workflowBundlePath: existsSync(bundle) ? bundle : undefined,
 });
+if (metrics) startSlipwayCounters((await policy.current()).config, settings);
 console.log(`slipway worker: ${settings.address} namespace=${settings.namespace} task queue=${settings.taskQueue}`);
 const versioning = workerVersioningFromEnv();
 try {

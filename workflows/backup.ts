@@ -15,6 +15,7 @@ import type { NotifyChannel } from '../config/schema.js';
 import { longStepActivities, longStepOptions, notifyQuietly, shortStepOptions, stepActivities, type StepLimits } from './activities.js';
 import { describeFailure } from './failures.js';
 import { environmentPolicy } from './policy.js';
+import { recordBackup, recordBackupSchedule } from './metrics.js';
 
 export interface BackupInput {
   app: string;
@@ -138,6 +139,8 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
   const steps = stepActivities(LIMITS);
   const long = longStepActivities(LIMITS, DUMP_OR_RESTORE_MS);
   const settings = await settingsFor(input);
+  // Metrics issue no command (workflows/metrics.ts): no patch.
+  recordBackupSchedule(app, environment, settings.schedule, workflowInfo().startTime.getTime());
 
   const tell = async (kind: NotificationKind, message: string) => {
     // notifyQuietly schedules the activity even for no channels; backups never did, and their histories must replay.
@@ -174,6 +177,7 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
       await cleanUp?.(reason);
       const message = `backup of ${where} failed while ${doing}: ${reason}`;
       setCurrentDetails(`failed while ${doing}`);
+      recordBackup(app, environment, 'failed');
       await tell('backup-failed', message);
       await alertIfOverdue();
       throw ApplicationFailure.nonRetryable(message, 'BackupFailed');
@@ -221,6 +225,7 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
       ])
       .catch(() => undefined); // unrecorded, it is still unverified: it never counts
     setCurrentDetails(message);
+    recordBackup(app, environment, 'flagged');
     await tell('backup-failed', message);
     await alertIfOverdue();
     // Nothing is pruned: the last verified backup from before is the one that matters now.
@@ -255,6 +260,7 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
     `backup ${backupId} of ${where} verified: ${verified.tables} tables, ${verified.rows} rows, ${humanSize(taken.size)}` +
     (pruneError ? `; pruning old backups failed: ${pruneError}` : pruned.deleted.length ? `; deleted ${pruned.deleted.length} old` : '');
   setCurrentDetails(summary);
+  recordBackup(app, environment, 'verified');
   await tell('backup-succeeded', summary);
   return {
     backupId,

@@ -32,6 +32,7 @@ import { environmentPolicy } from './policy.js';
 import { describeFailure } from './failures.js';
 import { failedOutcome, promotion, promotionChild } from './promotion.js';
 import { ReleaseMessenger } from './release-messenger.js';
+import { approvalDecision, recordApprovalWait, recordRequest } from './metrics.js';
 import type { EnvironmentPolicy } from '../activities/types.js';
 import type { EnvironmentPhase, EnvironmentState, EnvironmentWorkflowInput, PromotionOutcome, PromotionRequest } from './types.js';
 
@@ -145,6 +146,8 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
     lastRequest = head;
     facts = {};
     const outcome = await runRequest(head);
+    // Metrics issue no command (workflows/metrics.ts): no patch.
+    recordRequest(app, envName, head, outcome, ledger.gate, workflowNow());
     // Its rollback was refused: nothing more is written here until a person has looked.
     const attention = attentionAfter(head, outcome, workflowNow());
     if (attention && patched(PATCH_ROLLBACK_CONFLICT_NEEDS_PERSON)) {
@@ -208,6 +211,7 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
         undelivered: (notice) => setGate(head, 'awaiting-approval', `${waitingDetail}; ${notice}`),
       });
       const answered = await condition(() => wait.decided || isWithdrawn(), approval.timeout);
+      recordApprovalWait(app, envName, workflowNow() - wait.since, approvalDecision({ answered, withdrawn: isWithdrawn(), rejected: wait.rejection !== undefined }));
       if (isWithdrawn()) return { outcome: 'cancelled' };
       if (!answered) return { outcome: 'approval-timed-out', after: workflowNow() - wait.since };
       if (wait.rejection) {

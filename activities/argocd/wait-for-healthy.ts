@@ -9,9 +9,10 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import { waitContext } from '../activity-context.js';
+import { currentActivity, waitContext } from '../activity-context.js';
+import { DEGRADED_DETECTION, record } from '../../core/metrics.js';
 import { FailureType, type ApplicationHealth, type GitTarget, type WaitHealthyInput } from '../types.js';
-import type { ArgoApplication } from './application.js';
+import type { ArgoApplication, ArgoApplicationStatus } from './application.js';
 import { deletionFailure, describeRef } from './kube-errors.js';
 import type { ReadOverlayAt } from '../gitops/read-at-revision.js';
 import { describeSeen, judge, revisionsOf, short, type Ownership, type Verdict } from './judge.js';
@@ -111,9 +112,11 @@ export async function waitForHealthy(deps: WaitDeps, input: WaitHealthyInput): P
             finish(() => reject(ApplicationFailure.nonRetryable(`${ref}: ${verdict.message}`, FailureType.Superseded, verdict.seen)));
           } else if (verdict.kind === 'degraded') {
             const fail = (v: Extract<Verdict, { kind: 'degraded' }>) =>
-              finish(() =>
-                reject(ApplicationFailure.nonRetryable(`${ref} is Degraded at ${short(v.seen.revision)}: ${v.message}`, FailureType.ApplicationDegraded, v.seen)),
-              );
+              finish(() => {
+                const seconds = degradedDetectionSeconds(app.status?.operationState, Date.now(), ctx.startedAtMs);
+                record(currentActivity()?.metricMeter, DEGRADED_DETECTION, seconds, { argocd_namespace: input.app.namespace, argocd_application: input.app.application, by: v.by });
+                reject(ApplicationFailure.nonRetryable(`${ref} is Degraded at ${short(v.seen.revision)}: ${v.message}`, FailureType.ApplicationDegraded, v.seen));
+              });
             // Coming from a Degraded rollout (a rollback), Argo CD can show Degraded once more at
             // our commit before the rollout settles: a Deployment rolled back from
             // ProgressDeadlineExceeded keeps that condition for a moment after the controller
@@ -150,6 +153,18 @@ export async function waitForHealthy(deps: WaitDeps, input: WaitHealthyInput): P
       fail: (err) => finish(() => reject(err)),
     });
   });
+}
+
+/**
+ * Seconds from the sync of our commit to the Degraded verdict, for slipway_degraded_detection_seconds:
+ * from Argo CD's operation end (its start while it has none), and never from before the wait
+ * began (an operation that old is not the sync this wait is about); from the wait's start when
+ * the status has no operation.
+ */
+export function degradedDetectionSeconds(operation: ArgoApplicationStatus['operationState'], verdictAt: number, waitStartedAt: number): number {
+  const synced = Date.parse(operation?.finishedAt ?? operation?.startedAt ?? '');
+  const from = Number.isFinite(synced) ? Math.max(synced, waitStartedAt) : waitStartedAt;
+  return Math.max(0, verdictAt - from) / 1000;
 }
 
 /**

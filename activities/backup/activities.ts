@@ -18,6 +18,8 @@ import { assertSafeRef, type BackupManifest, type BackupRef, type BackupStore, t
 import { chooseBackupsToPrune } from './retention.js';
 import { DEFAULT_MAX_SHRINK, whyFlagged } from './flags.js';
 import { scheduleFreshness } from './freshness.js';
+import { currentActivity } from '../activity-context.js';
+import { BACKUP_NEWEST_VERIFIED_AT, record } from '../../core/metrics.js';
 import {
   FailureType,
   type BackupActivities,
@@ -300,6 +302,8 @@ export function createBackupActivities(options: BackupActivityOptions): BackupAc
       verificationError: verified ? undefined : input.flagged ? `flagged: ${input.flagged}` : (input.error ?? 'verification failed'),
       flagged: input.flagged,
     });
+    // A run verifies the backup it has just taken: the newest verified one, two runs overlapping aside.
+    if (verified) newestVerifiedMetric(ref.app, ref.environment, manifest.takenAt);
   }
 
   async function pruneBackups(input: PruneBackupsInput): Promise<PrunedBackups> {
@@ -315,6 +319,8 @@ export function createBackupActivities(options: BackupActivityOptions): BackupAc
 
   async function checkBackupFreshness(input: BackupFreshnessInput): Promise<BackupFreshness> {
     const newest = newestVerified(await store.list(input.app, input.environment));
+    // What the store says, again after a worker restart lost what the last verification set.
+    if (newest) newestVerifiedMetric(input.app, input.environment, newest.takenAt);
     const freshness = scheduleFreshness({
       where: `${input.app}/${input.environment}`,
       schedule: input.schedule,
@@ -325,6 +331,12 @@ export function createBackupActivities(options: BackupActivityOptions): BackupAc
   }
 
   return { takeBackup, verifyBackup, recordBackupVerification, pruneBackups, checkBackupFreshness };
+}
+
+/** The age alert reads this (infra/prometheus/slipway-alerts.yml): time() minus when the backup was taken. */
+function newestVerifiedMetric(app: string, environment: string, takenAt: string): void {
+  const at = Date.parse(takenAt);
+  if (Number.isFinite(at)) record(currentActivity()?.metricMeter, BACKUP_NEWEST_VERIFIED_AT, at / 1000, { app, environment });
 }
 
 const takenAtOf = (b: StoredBackup) => (b.manifest ? Date.parse(b.manifest.takenAt) || b.storedAt : b.storedAt);

@@ -17,6 +17,7 @@ import { kustomizePath } from '../../infra/kustomize.js';
 import { TEMPORAL_SERVER_VERSION } from '../../infra/temporal/production-server.js';
 import { workerConcurrencyFromEnv } from '../../worker/create-worker.js';
 import { workerVersioningFromEnv } from '../../worker/versioning.js';
+import { metricsAddressFromEnv } from '../../worker/telemetry.js';
 import { dockerStages } from '../support/dockerfile.js';
 
 const root = process.cwd();
@@ -241,6 +242,16 @@ describe('docker-compose.yml', () => {
     expect(hostPort(webhook, 8080)).toBe('8090');
     // Argo CD access for the worker.
     expect(worker.environment!.KUBECONFIG).toBe('/config/kubeconfig');
+  });
+
+  it('serves the worker’s /metrics on its container’s every interface unless .env sets it empty, publishes no port by default, and gives the webhook none', () => {
+    const { worker, webhook } = services as Record<'worker' | 'webhook', ComposeService>;
+    const fallback = /^\$\{SLIPWAY_METRICS_ADDRESS-([^}]*)\}$/.exec(worker.environment!.SLIPWAY_METRICS_ADDRESS ?? '')?.[1];
+    expect(fallback, 'unset: the default; set empty: off').toBeDefined();
+    expect(metricsAddressFromEnv({ SLIPWAY_METRICS_ADDRESS: fallback })?.bindAddress).toBe('0.0.0.0:9464');
+    expect(worker.ports, 'the commented mapping is the way to publish it').toBeUndefined();
+    expect(read('docker-compose.yml')).toMatch(/^ {4}# ports:\n {4}# {3}- "127\.0\.0\.1:9464:9464"$/m);
+    expect(webhook.environment).not.toHaveProperty('SLIPWAY_METRICS_ADDRESS');
   });
 
   it('mounts a kubeconfig file of the worker’s own, read-only, never the operator’s ~/.kube/config', () => {
@@ -520,6 +531,15 @@ describe('infra/k8s (rendered with kustomize)', () => {
     expect(vars.TMPDIR ?? '/tmp').toBe('/tmp');
   });
 
+  it('serves the worker’s /metrics where its container port, its scrape annotations and SLIPWAY_METRICS_ADDRESS agree', () => {
+    const worker = find('Deployment', 'slipway-worker');
+    const address = metricsAddressFromEnv({ SLIPWAY_METRICS_ADDRESS: env(worker).find((e) => e.name === 'SLIPWAY_METRICS_ADDRESS')?.value });
+    expect(address?.bindAddress, 'on every interface of the pod, for Prometheus to reach').toMatch(/^0\.0\.0\.0:\d+$/);
+    const port = Number(address!.bindAddress.split(':')[1]);
+    expect(container(worker).ports).toEqual([{ name: 'metrics', containerPort: port, protocol: 'TCP' }]);
+    expect(worker.spec.template.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': '/metrics' });
+  });
+
   it('bounds the worker’s concurrent activities for its 1Gi memory limit', () => {
     const worker = find('Deployment', 'slipway-worker');
     expect(container(worker).resources.limits.memory).toBe('1Gi');
@@ -557,8 +577,10 @@ describe('infra/k8s (rendered with kustomize)', () => {
         expect([...policy.spec.policyTypes].sort()).toEqual(['Egress', 'Ingress']);
         for (const rule of policy.spec.egress) expect(rule.ports?.length, `an egress rule without ports allows every port: ${JSON.stringify(rule)}`).toBeGreaterThan(0);
       }
-      // The worker serves nothing; the webhook takes deliveries on its http port only.
-      expect(worker.spec.ingress ?? []).toEqual([]);
+      // The worker serves only its /metrics, to the monitoring namespace; the webhook takes deliveries on its http port only.
+      const metricsPort = container(find('Deployment', 'slipway-worker')).ports.find((p: any) => p.name === 'metrics').containerPort;
+      expect(worker.spec.ingress.flatMap((r: any) => r.ports ?? [{ port: 'any' }]).map((p: any) => `${p.protocol ?? 'TCP'}/${p.port}`)).toEqual([`TCP/${metricsPort}`]);
+      for (const rule of worker.spec.ingress) expect(rule.from, 'from the monitoring namespace, not from anywhere').toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }]);
       const containerPort = container(find('Deployment', 'slipway-webhook')).ports.find((p: any) => p.name === 'http').containerPort;
       expect(webhook.spec.ingress.flatMap((r: any) => r.ports ?? [{ port: 'any' }]).map((p: any) => p.port)).toEqual([containerPort]);
     });
