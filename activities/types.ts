@@ -9,6 +9,8 @@
  */
 import type { ImageSetting } from '../core/images.js';
 import type { AppConfig, EngineConfig, EnvironmentConfig, NotifyChannel } from '../config/schema.js';
+import type { NoDataPolicy } from '../core/metric-verdict.js';
+import type { MetricVariables } from '../core/promql-template.js';
 
 /** Failure types workflows and people can rely on. */
 export const FailureType = {
@@ -43,6 +45,12 @@ export const FailureType = {
   Superseded: 'Superseded',
   /** An HTTP check did not get the expected answer. */
   CheckFailed: 'CheckFailed',
+  /** A metric check's values missed its condition (or had no data, as its noData policy says) in more rounds than allowed. */
+  MetricCheckFailed: 'MetricCheckFailed',
+  /** Prometheus refused a metric check's query, or it did not give one value (several series, a range vector). */
+  MetricQueryInvalid: 'MetricQueryInvalid',
+  /** Prometheus gave a metric check no answer (down, 5xx, too slow) for more rounds than allowed, or refused its credentials. */
+  PrometheusUnavailable: 'PrometheusUnavailable',
   /** The build ran and failed. */
   BuildFailed: 'BuildFailed',
   /** The GitHub Actions run dispatched for the build is at another commit than the release (its ref moved on). */
@@ -311,9 +319,49 @@ export interface HttpCheckInput {
   intervalMs: number;
 }
 
+export interface MetricCheckInput {
+  /** What the value is, in messages ("error rate"). */
+  name?: string;
+  /** Prometheus' base URL, as slipway.yaml names it (no credentials). */
+  prometheus: string;
+  /** The worker variable holding a bearer token for Prometheus. */
+  tokenFromEnv?: string;
+  /** The PromQL as slipway.yaml writes it, with {{variables}} (core/promql-template.ts). */
+  query: string;
+  /** The release's values for the variables; previousVersion/previousCommit are absent when no earlier build is known. */
+  variables: MetricVariables;
+  /** As slipway.yaml writes it ("< 0.01"; core/metric-condition.ts). */
+  condition: string;
+  intervalMs: number;
+  forMs: number;
+  failuresAllowed: number;
+  noData: NoDataPolicy;
+  /** Each request's own deadline. */
+  timeoutMs: number;
+  unavailableAllowed: number;
+}
+
+export interface MetricCheckResult {
+  /** The query as sent, variables substituted. */
+  query: string;
+  rounds: number;
+  good: number;
+  bad: number;
+  noData: number;
+  unavailable: number;
+  lastValue?: number;
+  /** Why it passed without asking (its query needs a previous build that is not known, and noData: pass). */
+  skipped?: string;
+}
+
 export interface CheckActivities {
   /** Resolves when the URL answers with the expected status; throws CheckFailed after the attempts. */
   httpCheck(input: HttpCheckInput): Promise<{ status: number; attempts: number }>;
+  /**
+   * Asks Prometheus every interval for `for`; resolves when the rounds pass. Throws MetricCheckFailed,
+   * MetricQueryInvalid or PrometheusUnavailable (non-retryable) naming the query, value and threshold.
+   */
+  metricCheck(input: MetricCheckInput): Promise<MetricCheckResult>;
 }
 
 // ---------------------------------------------------------------- notify

@@ -31,6 +31,9 @@ export function instantActivities(): SlipwayActivities & { noop(): Promise<void>
     async httpCheck() {
       return { status: 200, attempts: 1 };
     },
+    async metricCheck({ query }) {
+      return { query, rounds: 1, good: 1, bad: 0, noData: 0, unavailable: 0 };
+    },
     async triggerBuild({ commit }) {
       return { url: `bench://build/${commit}`, conclusion: 'success' };
     },

@@ -5,7 +5,10 @@
  */
 import { parseDocument, LineCounter } from 'yaml';
 import { z } from 'zod';
-import { durationProblem, parseDuration } from '../core/duration.js';
+import { durationProblem, formatDuration, parseDuration } from '../core/duration.js';
+import { parseCondition } from '../core/metric-condition.js';
+import { roundsOf } from '../core/metric-verdict.js';
+import { parseTemplate, variablesOf } from '../core/promql-template.js';
 import { parseCron, CronError } from '../core/cron.js';
 import { urlCredentialProblem } from '../core/redact-url.js';
 import { findAliasProblem, MAX_EXPANDED_NODES } from './yaml-aliases.js';
@@ -55,9 +58,61 @@ const noCredentials = (options: { queryTokens?: boolean } = {}) => (url: string,
 
 const name = z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'expected a lowercase name (a-z, 0-9, -)');
 
-const checkSchema = z.union([
-  z.strictObject({ soak: duration }),
-  z.strictObject({
+/**
+ * A PromQL query checked against a condition every `interval` for `for` (core/metric-verdict.ts
+ * says how rounds become a verdict). The query may use the release's variables inside quoted
+ * label values (core/promql-template.ts); `{{namespace}}` needs the environment's `namespace`.
+ */
+const metricCheck = z
+  .strictObject({
+    /** What the value is, in the failure message ("error rate"). */
+    name: z.string().min(1).max(80).optional(),
+    /** Prometheus' base URL (its HTTP API is under /api/v1); no credentials in it. */
+    prometheus: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).superRefine(noCredentials({ queryTokens: true })),
+    /** A worker variable holding a bearer token for Prometheus (sent as Authorization: Bearer). */
+    tokenFromEnv: envVarName.optional(),
+    query: z.string().min(1).superRefine((text, ctx) => {
+      const parsed = parseTemplate(text);
+      if ('problems' in parsed) for (const message of parsed.problems) ctx.addIssue({ code: 'custom', message });
+    }),
+    condition: z.string().superRefine((text, ctx) => {
+      const parsed = parseCondition(text);
+      if ('problem' in parsed) ctx.addIssue({ code: 'custom', message: parsed.problem });
+    }),
+    interval: duration.prefault('10s'),
+    for: duration.prefault('1m'),
+    /** Rounds whose value misses the condition (or has no data, with noData: fail) that are tolerated. */
+    failuresAllowed: z.number().int().min(0).default(0),
+    /** A round with no data: a bad round (`fail`), a good one (`pass`), or neither until `for` ends (`wait`). */
+    noData: z.enum(['fail', 'pass', 'wait']).default('fail'),
+    /** Each request to Prometheus, retried within the round (default 5s, or the interval when shorter). */
+    timeout: duration.optional(),
+    /** Rounds in a row in which Prometheus may give no answer (down, 5xx, too slow) before the check fails. */
+    unavailableAllowed: z.number().int().min(0).default(2),
+  })
+  .superRefine((m, ctx) => {
+    if (typeof m.interval !== 'number' || typeof m.for !== 'number') return;
+    if (m.interval < 1000) {
+      ctx.addIssue({ code: 'custom', path: ['interval'], message: `expected at least 1s, got ${formatDuration(m.interval)}` });
+      return;
+    }
+    if (m.interval > m.for) {
+      ctx.addIssue({ code: 'custom', path: ['interval'], message: `interval ${formatDuration(m.interval)} is longer than for ${formatDuration(m.for)}: not one round would fit` });
+      return;
+    }
+    if (m.timeout !== undefined && m.timeout > m.interval) {
+      ctx.addIssue({ code: 'custom', path: ['timeout'], message: `timeout ${formatDuration(m.timeout)} is longer than interval ${formatDuration(m.interval)}: a request must end within its round` });
+    }
+    const rounds = roundsOf(m.for, m.interval);
+    if (m.failuresAllowed >= rounds) {
+      ctx.addIssue({ code: 'custom', path: ['failuresAllowed'], message: `${m.failuresAllowed} of ${rounds} rounds may fail: the check could never fail on its value` });
+    }
+  })
+  .transform(({ timeout, ...m }) => ({ ...m, timeout: timeout ?? Math.min(5000, m.interval) }));
+
+const checkOptions = {
+  soak: z.strictObject({ soak: duration }),
+  http: z.strictObject({
     http: z.strictObject({
       url: z.url().superRefine(noCredentials({ queryTokens: true })),
       expectStatus: z.number().int().min(100).max(599).default(200),
@@ -66,7 +121,26 @@ const checkSchema = z.union([
       interval: duration.prefault('5s'),
     }),
   }),
-]);
+  metric: z.strictObject({ metric: metricCheck }),
+};
+type CheckOutput = z.output<(typeof checkOptions)[keyof typeof checkOptions]>;
+
+/**
+ * A check is the kind its one key names, so a mistake inside it is reported at its own field and
+ * line (a plain union of the kinds could only say that the entry matches none of them).
+ */
+const checkSchema = z.unknown().transform((entry, ctx): CheckOutput => {
+  const keys = entry && typeof entry === 'object' && !Array.isArray(entry) ? Object.keys(entry) : [];
+  const kind = keys.length === 1 && Object.hasOwn(checkOptions, keys[0]!) ? (keys[0] as keyof typeof checkOptions) : undefined;
+  if (!kind) {
+    ctx.addIssue({ code: 'custom', message: 'expected one check: { soak: … }, { http: … } or { metric: … }' });
+    return z.NEVER;
+  }
+  const result = checkOptions[kind].safeParse(entry);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+  return z.NEVER;
+});
 
 const webhookTarget = z.strictObject({ urlFromEnv: envVarName });
 const notifyChannel = z.union([
@@ -94,6 +168,8 @@ const environmentSchema = z.strictObject({
       .strictObject({ promote: z.enum(['wait', 'terminate']).default('wait'), rollback: z.enum(['wait', 'terminate']).default('terminate') })
       .prefault({}),
   }),
+  /** The Kubernetes namespace the environment's app runs in: `{{namespace}}` in metric queries. */
+  namespace: name.optional(),
   checks: z.array(checkSchema).default([]),
   approval: z
     .strictObject({
@@ -249,6 +325,15 @@ const appSchema = z
       }
       seen.add(env.name);
     });
+    app.environments.forEach((env, i) =>
+      env.checks.forEach((check, j) => {
+        if (!('metric' in check) || env.namespace) return;
+        const parsed = parseTemplate(check.metric.query);
+        if ('parts' in parsed && variablesOf(parsed.parts).includes('namespace')) {
+          ctx.addIssue({ code: 'custom', path: ['environments', i, 'checks', j, 'metric', 'query'], message: `{{namespace}} needs the environment's namespace (namespace: <name> beside argocd)` });
+        }
+      }),
+    );
     if (app.tag.before && !seen.has(app.tag.before)) {
       ctx.addIssue({ code: 'custom', path: ['tag', 'before'], message: `no environment named "${app.tag.before}"` });
     }

@@ -12,12 +12,14 @@ import type { SlipwayConfig } from '../config/schema.js';
 import { FailureType } from '../activities/types.js';
 
 /** One piece of wiring an activity call asks for, as a comparable key. */
-export type Wiring = { kind: 'git' | 'source' | 'command' | 'buildEnv' | 'notify' | 'database' | 'argocd' | 'http'; key: string };
+export type Wiring = { kind: 'git' | 'source' | 'command' | 'buildEnv' | 'notify' | 'database' | 'argocd' | 'http' | 'prometheus'; key: string };
 
 const gitKey = (g: { url: string; branch: string; tokenFromEnv?: string }) => `${g.url}#${g.branch}#${g.tokenFromEnv ?? ''}`;
 const sourceKey = (s: { repo: string; tokenFromEnv: string }) => `${s.repo.toLowerCase()}#${s.tokenFromEnv}`;
 const argoKey = (a: { application: string; namespace: string }) => `${a.namespace}/${a.application}`;
 const notifyKey = (c: unknown) => (typeof c === 'string' ? c : JSON.stringify(c));
+/** A Prometheus and the token variable sent to it: the policy's pair, so a call cannot send one check's token to another server. */
+const prometheusKey = (m: { prometheus?: unknown; tokenFromEnv?: unknown }) => JSON.stringify([String(m.prometheus), m.tokenFromEnv === undefined ? null : String(m.tokenFromEnv)]);
 /** One variable an app's build command is given: tied to the app and the command, so another app's list does not count. */
 const buildEnvKey = (app: string, command: string, name: string) => JSON.stringify([app, command, name]);
 
@@ -36,6 +38,7 @@ export function allowedWiring(config: SlipwayConfig): Set<string> {
       add({ kind: 'argocd', key: argoKey(env.argocd) });
       for (const channel of Array.isArray(env.notify) ? env.notify : [env.notify]) add({ kind: 'notify', key: notifyKey(channel) });
       for (const check of env.checks) if ('http' in check) add({ kind: 'http', key: check.http.url });
+      for (const check of env.checks) if ('metric' in check) add({ kind: 'prometheus', key: prometheusKey(check.metric) });
       if (env.backup) add({ kind: 'database', key: env.backup.postgres.urlFromEnv });
       if (env.backup?.verify) add({ kind: 'database', key: env.backup.verify.postgres.urlFromEnv });
     }
@@ -77,6 +80,8 @@ export function wiringOf(activity: string, input: Input | undefined): Wiring[] {
       ];
     case 'httpCheck':
       return [{ kind: 'http', key: String(input.url) }];
+    case 'metricCheck':
+      return [{ kind: 'prometheus', key: prometheusKey(input) }];
     case 'notify':
       return (Array.isArray(input.channels) ? input.channels : []).map((c: unknown) => ({ kind: 'notify' as const, key: notifyKey(c) }));
     case 'takeBackup':
@@ -108,6 +113,7 @@ const WIRING_WORDS: Record<Wiring['kind'], string> = {
   database: 'database variable',
   argocd: 'Argo CD Application',
   http: 'check URL',
+  prometheus: 'Prometheus (URL, token variable)',
 };
 
 /** Checks each call against every policy version the worker has read (releases may run under older ones). */

@@ -68,6 +68,19 @@ export function httpCheckOptions(http: Extract<CheckConfig, { http: unknown }>['
   return { startToCloseTimeout: http.attempts * (http.timeout + http.interval) + 30_000, retry: { ...RETRY, maximumAttempts: 2 } };
 }
 
+/**
+ * A metric check asks for its whole `for` in one attempt, heartbeating each round: the attempt
+ * covers `for`, one more round and slack; a worker lost mid-check is noticed within
+ * `heartbeatTimeout`, and the retry resumes at the round the heartbeats had reached.
+ */
+export function metricCheckOptions(metric: Extract<CheckConfig, { metric: unknown }>['metric'], engine: StepLimits): ActivityOptions {
+  return {
+    startToCloseTimeout: metric.for + 2 * metric.interval + 30_000,
+    heartbeatTimeout: engine.heartbeatTimeout,
+    retry: { ...RETRY, maximumAttempts: 3 },
+  };
+}
+
 export function stepActivities(engine: StepLimits) {
   return proxyActivities<
     GitopsActivities & ArgoActivities & GithubActivities & ControlActivities & BuildActivities & CheckActivities & BackupActivities

@@ -135,3 +135,46 @@ apps: { todoapp: { images: [todoapp/web], environments: [ { name: staging, overl
     expect(() => guard.check('readOverlayImages', { git })).not.toThrow();
   });
 });
+
+describe('policy guard: metric checks', () => {
+  const metrics = allowedWiring(
+    parseConfig(
+      `
+gitops: { url: https://git.example/acme/gitops.git }
+apps:
+  todoapp:
+    images: [todoapp/web]
+    environments:
+      - name: staging
+        overlay: overlays/staging
+        argocd: { application: todoapp-staging }
+        checks:
+          - metric: { prometheus: "http://prometheus.monitoring:9090", query: 'sum(up{app="{{app}}"})', condition: "> 0" }
+          - metric: { prometheus: "https://metrics.example/prom", tokenFromEnv: METRICS_TOKEN, query: 'sum(up)', condition: "> 0" }
+`,
+      'metrics.yaml',
+    ),
+  );
+  const call = (prometheus: string, tokenFromEnv?: string) => ({ prometheus, ...(tokenFromEnv ? { tokenFromEnv } : {}), query: 'sum(up)', variables: {} });
+
+  it('lets a metric check ask a Prometheus the policy names, with the token variable the policy gives it', () => {
+    expect(refusedWiring('metricCheck', call('http://prometheus.monitoring:9090'), metrics)).toEqual([]);
+    expect(refusedWiring('metricCheck', call('https://metrics.example/prom', 'METRICS_TOKEN'), metrics)).toEqual([]);
+  });
+
+  it('refuses another Prometheus URL, a token variable the policy does not give that Prometheus, or none where it gives one', () => {
+    const refused: Array<Record<string, unknown>> = [
+      call('http://169.254.169.254/latest/meta-data'),
+      // The worker's GitOps token sent to a Prometheus the policy knows, as a bearer token.
+      call('http://prometheus.monitoring:9090', 'GITOPS_TOKEN'),
+      call('https://metrics.example/prom', 'GITHUB_TOKEN'),
+      call('https://metrics.example/prom'),
+      { query: 'sum(up)' },
+    ];
+    for (const input of refused) {
+      const problems = refusedWiring('metricCheck', input, metrics);
+      expect(problems, JSON.stringify(input)).toEqual(["metricCheck: the Prometheus (URL, token variable) it was given is not in the worker's policy"]);
+    }
+    expect(wiringOf('metricCheck', call('http://prometheus.monitoring:9090'))).toEqual([{ kind: 'prometheus', key: '["http://prometheus.monitoring:9090",null]' }]);
+  });
+});
