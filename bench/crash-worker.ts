@@ -6,19 +6,12 @@
  * Env: TEMPORAL_ADDRESS, TASK_QUEUE, WORKFLOW_BUNDLE, SLIPWAY_CONFIG (its policy file),
  * CLONE_ROOT. Prints `ready` once polling.
  */
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { heartbeat } from '../activities/activity-context.js';
 import { createGitopsActivities } from '../activities/gitops/index.js';
-import { PolicyStore } from '../activities/policy/index.js';
-import { createSlipwayWorker } from '../worker/create-worker.js';
+import { runBenchWorkerProcess } from './worker-entry.js';
 
-Runtime.install({ logger: new DefaultLogger('ERROR') });
-const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
-const worker = await createSlipwayWorker({
-  connection,
-  namespace: 'default',
-  taskQueue: process.env.TASK_QUEUE!,
-  activities: createGitopsActivities({
+await runBenchWorkerProcess(
+  createGitopsActivities({
     logger: { info() {}, warn() {} },
     clones: { root: process.env.CLONE_ROOT! },
     beforePush: () => {
@@ -27,13 +20,7 @@ const worker = await createSlipwayWorker({
       return new Promise<void>(() => {});
     },
   }),
-  policy: new PolicyStore({ kind: 'file', path: process.env.SLIPWAY_CONFIG! }),
-  workflowBundlePath: process.env.WORKFLOW_BUNDLE,
   // The workflow's last task was sticky to this worker; a short timeout hands it to worker B
   // after the kill in a second instead of the default five.
-  tuning: { stickyQueueScheduleToStartTimeout: '1s' },
-});
-const running = worker.run();
-console.log('ready');
-await running;
-await connection.close();
+  { stickyQueueScheduleToStartTimeout: '1s' },
+);
