@@ -33,6 +33,8 @@ export interface PromotionRecord {
   version?: string;
   /** When the change was ready to ship (see `DoraReport.leadTimeFrom`). */
   readyAt: number;
+  /** When its commit was made, where the release recorded it: lead time starts there instead of at `readyAt`. */
+  committedAt?: number;
   /** When the promotion started. */
   startedAt: number;
   outcome: PromotionEnd;
@@ -119,7 +121,7 @@ function environmentDora(environment: string, records: PromotionRecord[], window
   const sequence = [...records].sort((a, b) => a.startedAt - b.startedAt || a.promotionId.localeCompare(b.promotionId));
   const changes = sequence.filter((r) => r.kind === 'promote');
   const promoted = changes.filter((r) => r.outcome === 'promoted');
-  const leadTimes = promoted.flatMap((r) => (r.healthyAt === undefined ? [] : [Math.max(0, r.healthyAt - r.readyAt)]));
+  const leadTimes = promoted.flatMap((r) => (r.healthyAt === undefined ? [] : [Math.max(0, r.healthyAt - (r.committedAt ?? r.readyAt))]));
 
   /** The first promotion after position `index` that ended Healthy, and when. */
   const nextHealthy = (index: number): number | undefined => {

@@ -8,11 +8,16 @@ import { SA_APP, SA_STAGE, SA_VERSION } from '../core/search-attributes.js';
 import type { release } from '../workflows/release.js';
 import type { ReleaseInput } from '../workflows/types.js';
 
+/** The release memo key that holds its commit's time. */
+export const COMMITTED_AT_MEMO = 'committedAt';
+
 export interface StartReleaseOptions {
   workflowId: string;
   taskQueue: string;
   input: ReleaseInput;
   summary?: string;
+  /** When the commit was made (epoch ms), kept in the release's memo for `slipway metrics`' lead time. */
+  committedAt?: number;
 }
 
 /** Starts the release, or returns the one already running or finished under the same id. */
@@ -32,6 +37,8 @@ export async function startReleaseWorkflow(
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
       staticSummary: options.summary ?? `release ${input.app} ${version}`,
       staticDetails: `commit ${input.commit}, started by ${input.trigger}`,
+      // A memo, not an input: the workflow never reads it, so no workflow code changes for it.
+      ...(options.committedAt !== undefined ? { memo: { [COMMITTED_AT_MEMO]: options.committedAt } } : {}),
       typedSearchAttributes: [
         { key: SA_APP, value: input.app },
         { key: SA_VERSION, value: version },

@@ -11,8 +11,8 @@
  * carries the promotion's own failure details (`PromotionFailureDetails`: rolled back or not),
  * restored at its close when its rollback was (the rollback waits for Healthy before the
  * promotion ends), and seen failing when its first step failed. The change's ready time is the
- * asking release's start (`releaseStartedAt` in the promotion's input): no release input records
- * its commit's time.
+ * commit's time where its release kept one in its memo (the webhook does, from the push), else
+ * the asking release's start (`releaseStartedAt` in the promotion's input).
  */
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
@@ -24,10 +24,11 @@ import type { PromotionWorkflowInput } from '../../workflows/types.js';
 import type { CliContext } from '../context.js';
 import { computeDora, renderDoraSummary, type DoraSummary, type DoraWindow, type PromotionRecord } from '../dora.js';
 import { CliExit, EXIT_USAGE } from '../errors.js';
+import { COMMITTED_AT_MEMO } from '../start-release.js';
 import { assertEnvironment } from './release.js';
 
 export const DEFAULT_SINCE = '30d';
-/** Said with every lead time: where it starts. */
+/** Said with every lead time: where it starts, when no release recorded its commit's time. */
 export const LEAD_TIME_FROM = 'release start (commit times are not recorded)';
 /** Visibility is read in pages of this many workflows. */
 const PAGE_SIZE = 100;
@@ -120,7 +121,33 @@ export async function collectDoraSummary(client: Client, options: CollectOptions
   if (running + cancelled > 0) {
     notes.push(`not counted: ${[running ? `${running} still running` : '', cancelled ? `${cancelled} cancelled` : ''].filter(Boolean).join(', ')}`);
   }
-  return { app, leadTimeFrom: LEAD_TIME_FROM, ...computeDora(read.records, window, names), notes, notCounted: read.notCounted };
+  const records = await withCommitTimes(client, read.records);
+  const known = records.filter((r) => r.committedAt !== undefined && r.kind === 'promote').length;
+  const changes = records.filter((r) => r.kind === 'promote').length;
+  const leadTimeFrom = known === 0 ? LEAD_TIME_FROM : known === changes ? 'commit time' : `commit time where the release recorded it (${known} of ${changes} promotions), else release start`;
+  return { app, leadTimeFrom, ...computeDora(records, window, names), notes, notCounted: read.notCounted };
+}
+
+/**
+ * The commit times releases started by the webhook keep in their memo (`committedAt`, from the
+ * push's head_commit). A time after the release started is the committer's clock, not a fact
+ * about the change: it is left out, and lead time starts at the release's start.
+ */
+async function withCommitTimes(client: Client, records: PromotionRecord[]): Promise<PromotionRecord[]> {
+  const releases = [...new Set(records.map((r) => r.releaseId).filter((id): id is string => typeof id === 'string'))];
+  const times = new Map<string, number>();
+  await eachWithLimit(releases, READ_CONCURRENCY, async (releaseId) => {
+    const memo = await bounded(client, () => client.workflow.getHandle(releaseId).describe()).then(
+      (d) => d.memo,
+      () => undefined, // a release gone from visibility: its promotions keep the release start
+    );
+    const at = memo?.[COMMITTED_AT_MEMO];
+    if (typeof at === 'number' && Number.isFinite(at)) times.set(releaseId, at);
+  });
+  return records.map((r) => {
+    const at = r.releaseId ? times.get(r.releaseId) : undefined;
+    return at !== undefined && at <= r.readyAt ? { ...r, committedAt: at } : r;
+  });
 }
 
 export interface PromotionRead {

@@ -45,6 +45,7 @@ export function startReleaseViaTemporal(client: Client, taskQueue: string): Star
       workflowId,
       taskQueue,
       input: pushReleaseInput(release),
+      ...(release.committedAt !== undefined ? { committedAt: release.committedAt } : {}),
       summary:
         release.via === 'tag'
           ? `release ${release.app} ${release.tag} (${shortSha(release.commit)}) to ${release.startAt} (tag push)`

@@ -26,6 +26,11 @@ interface PushReleaseBase {
   trigger: string;
   /** The GitHub login that pushed, when the delivery names one (four eyes: they may not approve it). */
   requestedBy?: string;
+  /**
+   * When the released commit was made (its `head_commit.timestamp`, epoch ms), for the lead time
+   * `slipway metrics` reports. It is the commit's own claim, so it is never used for a decision.
+   */
+  committedAt?: number;
 }
 
 /** A pushed release tag: promote that build to the app's last environment. */
@@ -82,9 +87,10 @@ export function decidePush(payload: unknown, policy: Pick<PolicySummary, 'apps'>
     const triggered = apps.flatMap(([app, summary]) => (summary.triggers?.push ?? []).filter((t) => t.branch === name).map((t) => ({ app, to: t.to })));
     if (triggered.length === 0) return ignore(`no push trigger for branch ${name} (apps of ${repository.full_name}: ${apps.map(([app]) => app).join(', ')})`);
     const commit = pushedCommit(push);
+    const made = commitTime(push, commit);
     return {
       action: 'release',
-      releases: triggered.map(({ app, to }) => ({ via: 'branch', app, branch: name, commit, startAt: to, trigger: `webhook:push ${name}${by}`, ...who })),
+      releases: triggered.map(({ app, to }) => ({ via: 'branch', app, branch: name, commit, startAt: to, trigger: `webhook:push ${name}${by}`, ...who, ...made })),
     };
   }
 
@@ -96,7 +102,10 @@ export function decidePush(payload: unknown, policy: Pick<PolicySummary, 'apps'>
   for (const [app, summary] of matching) {
     const version = releaseVersion(app, summary.tag, name);
     if ('problem' in version) problems.push(version.problem);
-    else releases.push({ via: 'tag', app, tag: name, commit: taggedCommit(push), version: version.version, startAt: summary.environments.at(-1)!.name, trigger: `webhook:tag ${name}${by}`, ...who });
+    else {
+      const commit = taggedCommit(push);
+      releases.push({ via: 'tag', app, tag: name, commit, version: version.version, startAt: summary.environments.at(-1)!.name, trigger: `webhook:tag ${name}${by}`, ...who, ...commitTime(push, commit) });
+    }
   }
   return releases.length > 0 ? { action: 'release', releases } : ignore(problems.join('; '));
 }
@@ -166,6 +175,14 @@ function pushedCommit(push: Record<string, unknown>): string {
   const after = push.after;
   if (typeof after === 'string' && SHA.test(after)) return after.toLowerCase();
   throw new PayloadError('missing the pushed commit ("after")');
+}
+
+/** `head_commit.timestamp` when `head_commit` is the commit released and the time parses; else nothing. */
+function commitTime(push: Record<string, unknown>, commit: string): { committedAt?: number } {
+  const head = push.head_commit as { id?: unknown; timestamp?: unknown } | null | undefined;
+  if (typeof head?.id !== 'string' || head.id.toLowerCase() !== commit || typeof head.timestamp !== 'string') return {};
+  const at = Date.parse(head.timestamp);
+  return Number.isFinite(at) ? { committedAt: at } : {};
 }
 
 /** For an annotated tag `after` is the tag object; `head_commit.id` is the commit it tags. */

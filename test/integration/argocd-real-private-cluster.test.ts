@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, type KubernetesObject } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubernetesObject, type V1Deployment } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { applicationApi, createArgoActivities } from '../../activities/argocd/index.js';
@@ -66,10 +66,11 @@ describe('a wait on the real Argo CD across a kube-apiserver restart', () => {
 
 describe('infra/k8s applied with RBAC authorization on', () => {
   let repo: SeededRepo;
+  let objects: KubernetesObject[];
 
   beforeAll(async () => {
     const rendered = execFileSync(kustomizePath(), ['build', join(process.cwd(), 'infra/k8s')], { encoding: 'utf8' });
-    const objects = parseAllDocuments(rendered).map((d) => d.toJS() as KubernetesObject);
+    objects = parseAllDocuments(rendered).map((d) => d.toJS() as KubernetesObject);
     await createObjects(cluster.kubeConfig, objects);
     repo = await seedGitopsRepo(dir, { deployment: { progressDeadlineSeconds: 30 } });
     await createApplications(cluster.kubeConfig, exampleApplications(repo.bareUrl));
@@ -79,6 +80,34 @@ describe('infra/k8s applied with RBAC authorization on', () => {
     other.pushImages({ 'todoapp/frontend': 'good-1' });
     await createApplication(cluster.kubeConfig, { name: 'someone-elses', namespace: 'argocd', repo: other, destinationNamespace: 'someone-elses' });
   });
+
+  it('keeps the backup volume and the containers’ security contexts as written: the claim binds, and the pods are admitted and scheduled', async () => {
+    const apps = cluster.kubeConfig.makeApiClient(AppsV1Api);
+    const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+    for (const name of ['slipway-worker', 'slipway-webhook']) {
+      const written = objects.find((o) => o.kind === 'Deployment' && o.metadata?.name === name) as V1Deployment;
+      const stored = await apps.readNamespacedDeployment({ name, namespace: 'slipway' });
+      // The API server kept every field of the pod's and the containers' security contexts (none dropped as unknown).
+      expect(stored.spec?.template.spec?.securityContext, name).toMatchObject(written.spec!.template.spec!.securityContext!);
+      for (const container of written.spec!.template.spec!.containers) {
+        const kept = stored.spec?.template.spec?.containers.find((c) => c.name === container.name);
+        expect(kept?.securityContext, `${name}/${container.name}`).toMatchObject(container.securityContext!);
+      }
+    }
+    expect(JSON.stringify(objects.find((o) => o.metadata?.name === 'slipway-worker'))).toContain('slipway-backups');
+    // The worker's pod is created by the ReplicaSet controller (admission takes its spec), scheduled
+    // onto a node, and its claim is bound by the cluster's provisioner.
+    const deadline = Date.now() + 90_000;
+    let last = '';
+    for (;;) {
+      const pods = (await core.listNamespacedPod({ namespace: 'slipway', labelSelector: 'app.kubernetes.io/name=slipway,app.kubernetes.io/component=worker' })).items;
+      const claim = await core.readNamespacedPersistentVolumeClaim({ name: 'slipway-backups', namespace: 'slipway' });
+      last = `pods ${pods.map((p) => `${p.metadata?.name}@${p.spec?.nodeName ?? '-'}:${p.status?.phase}`).join(',') || 'none'}, claim ${claim.status?.phase}`;
+      if (pods.some((p) => p.spec?.nodeName) && claim.status?.phase === 'Bound') break;
+      if (Date.now() > deadline) throw new Error(`the worker was not scheduled with its volume bound within 90 s: ${last}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }, 120_000);
 
   it("the slipway ServiceAccount's token is enough for a release: refresh, sync and wait on the Applications slipway.yaml names", async () => {
     const { kubeConfig } = await cluster.serviceAccountKubeConfig('slipway', 'slipway');

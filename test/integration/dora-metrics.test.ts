@@ -18,6 +18,8 @@ import type { ReleaseInput, ReleasePipeline } from '../../workflows/types.js';
 import type { FakeWorld } from '../support/fake-world.js';
 import { STAGING_AND_PRODUCTION, commitSha, eventually, newWorld, pipelineFromYaml, startRelease, uniqueApp } from '../support/pipelines.js';
 import { startTestWorker, temporalAddress, testClient, workersOfThisFile } from '../support/temporal.js';
+import { startReleaseWorkflow } from '../../client/start-release.js';
+import { releaseWorkflowId } from '../../core/ids.js';
 
 let client: Client;
 const workers = workersOfThisFile();
@@ -240,6 +242,35 @@ describe('slipway metrics', () => {
     const unknown = await cli(['metrics', 'no-such-app'], taskQueue);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^error: unknown app "no-such-app"/);
+  });
+});
+
+describe('slipway metrics with the commit times the webhook records', () => {
+  it('starts lead time at the commit where the release kept its time (as a push delivery does), and says so', async () => {
+    const app = uniqueApp('dora-commit');
+    const world = newWorld(app);
+    const pipeline = pipelineFromYaml(app, STAGING_AND_PRODUCTION({ stagingChecks: '[]' }));
+    const worker = await startTestWorker(world.activities());
+    workers.push(worker);
+    const commit = commitSha();
+    // As the webhook starts a release from a push whose head_commit was made two hours ago.
+    const committedAt = Date.now() - 2 * 3_600_000;
+    const seenRelease = await run(async () => {
+      const { handle } = await startReleaseWorkflow(client, { workflowId: releaseWorkflowId(app, commit), taskQueue: worker.taskQueue, input: { app: pipeline.app, commit, version: '3.0.0', trigger: 'webhook:push main by alice' }, committedAt });
+      return handle;
+    }, commit);
+    expect(seenRelease.outcome).toBe('released');
+    const closed = `WorkflowType = 'promotion' AND SlipwayApp = '${app}' AND ExecutionStatus != 'Running'`;
+    await eventually(() => client.workflow.count(closed), (c) => c.count === 2, 30_000);
+
+    const result = await cli(['--json', 'metrics', app, '--since', '1h'], worker.taskQueue);
+    expect(result.code, result.stderr).toBe(0);
+    const metrics = JSON.parse(result.stdout) as MetricsJson;
+    expect(metrics.leadTimeFrom).toBe('commit time');
+    for (const env of metrics.environments) {
+      // From the commit two hours ago to Healthy, which came before the release ended.
+      expectWithin(env.leadTime.p50Ms, [seenRelease.beforeStart - committedAt - SLACK_MS, seenRelease.ended - committedAt + SLACK_MS], `${env.environment} lead time`);
+    }
   });
 });
 

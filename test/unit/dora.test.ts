@@ -44,6 +44,16 @@ describe('DORA figures from promotion records', () => {
     expect(env.timeToRestore).toMatchObject({ count: 0, failures: 0, unrestored: 0, p50Ms: undefined });
   });
 
+  it('starts lead time at the commit where the release recorded its time, and at ready where it did not', () => {
+    const env = production([
+      record(0, 'promoted', { healthyAt: T0 + 2 * MIN, committedAt: T0 - 60 * MIN }), // committed an hour before: 62 min
+      record(60, 'promoted', { healthyAt: T0 + 70 * MIN }), // no commit time: from ready at 59, 11 min
+    ]);
+    expect(env.leadTime).toEqual({ count: 2, p50Ms: 11 * MIN, p90Ms: 62 * MIN });
+    // Time to restore and the rest do not move with it.
+    expect(env.changeFailureRate).toMatchObject({ failed: 0, of: 2 });
+  });
+
   it('counts successful promotions per day and per week of the window, and lead time from ready to Healthy', () => {
     const env = production([
       record(0, 'promoted', { healthyAt: T0 + 2 * MIN }), // ready at -1 min: 3 min

@@ -20,7 +20,8 @@ describe('decidePush: tags', () => {
     expect(decision).toEqual({
       action: 'release',
       releases: [
-        { via: 'tag', app: 'hello', tag: 'v1.4.0', commit: EXAMPLE_COMMIT, version: '1.4.0', startAt: 'production', trigger: 'webhook:tag v1.4.0 by Codertocat', requestedBy: 'Codertocat' },
+        // committedAt: GitHub's example head_commit is the tagged commit, made at 2019-05-15T15:20:41Z.
+        { via: 'tag', app: 'hello', tag: 'v1.4.0', commit: EXAMPLE_COMMIT, version: '1.4.0', startAt: 'production', trigger: 'webhook:tag v1.4.0 by Codertocat', requestedBy: 'Codertocat', committedAt: Date.parse('2019-05-15T15:20:41Z') },
       ],
     });
     const release = (decision as { releases: PushRelease[] }).releases[0]!;
@@ -126,12 +127,32 @@ apps:
   });
 });
 
+describe('decidePush: the commit time, for lead time', () => {
+  const committedAt = (payload: Record<string, unknown>) => {
+    const decision = decidePush(payload, policy);
+    return decision.action === 'release' ? decision.releases[0]!.committedAt : decision.reason;
+  };
+
+  it('takes head_commit.timestamp only when head_commit is the commit released', () => {
+    expect(committedAt(branchPushPayload({ branch: 'main', commit: COMMIT }))).toBe(Date.parse('2019-05-15T15:19:25Z'));
+    // A head_commit that is another commit than the one pushed says nothing about it.
+    expect(committedAt(branchPushPayload({ branch: 'main' }, { after: COMMIT }))).toBeUndefined();
+  });
+
+  it('leaves it out when the timestamp is missing or does not parse, and still releases', () => {
+    const head = (timestamp: unknown) => ({ head_commit: { id: COMMIT, timestamp } });
+    expect(committedAt(branchPushPayload({ branch: 'main', commit: COMMIT }, { after: COMMIT, ...head('not a time') }))).toBeUndefined();
+    expect(committedAt(branchPushPayload({ branch: 'main', commit: COMMIT }, { after: COMMIT, ...head(12345) }))).toBeUndefined();
+    expect(committedAt(tagPushPayload('v1.4.0', { after: COMMIT, head_commit: { id: COMMIT } }))).toBeUndefined();
+  });
+});
+
 describe('decidePush: branches', () => {
   it('starts a release of the pushed commit into the environment the trigger names, and only there', () => {
     const decision = decidePush(branchPushPayload({ branch: 'main', commit: COMMIT }), policy);
     expect(decision).toEqual({
       action: 'release',
-      releases: [{ via: 'branch', app: 'hello', branch: 'main', commit: COMMIT, startAt: 'staging', trigger: 'webhook:push main by Codertocat', requestedBy: 'Codertocat' }],
+      releases: [{ via: 'branch', app: 'hello', branch: 'main', commit: COMMIT, startAt: 'staging', trigger: 'webhook:push main by Codertocat', requestedBy: 'Codertocat', committedAt: Date.parse('2019-05-15T15:19:25Z') }],
     });
     const release = (decision as { releases: PushRelease[] }).releases[0]!;
     // Built (no skipBuild), staging only, under the id any release of that commit has.
