@@ -14,15 +14,22 @@ NAMESPACE=${NAMESPACE:-default}
 # The same names and types as core/search-attributes.ts (a unit test keeps them equal).
 SEARCH_ATTRIBUTES="SlipwayApp:Keyword SlipwayEnvironment:Keyword SlipwayVersion:Keyword SlipwayStage:Keyword"
 
-waited=0
-until health=$("$TEMPORAL_CLI" operator cluster health 2>&1); do
-  waited=$((waited + 1))
-  if [ "$waited" -ge "${WAIT_SECONDS:-120}" ]; then
-    echo "setup-namespace: the Temporal server at ${TEMPORAL_ADDRESS:-127.0.0.1:7233} did not answer within ${WAIT_SECONDS:-120} s: $health" >&2
-    exit 1
-  fi
-  sleep 1
-done
+# Runs "$@" once a second until it succeeds, for WAIT_SECONDS at most; its last output is in $out.
+retry() {
+  what=$1
+  shift
+  waited=0
+  until out=$("$@" 2>&1); do
+    waited=$((waited + 1))
+    if [ "$waited" -ge "${WAIT_SECONDS:-120}" ]; then
+      echo "setup-namespace: $what within ${WAIT_SECONDS:-120} s: $out" >&2
+      exit 1
+    fi
+    sleep 1
+  done
+}
+
+retry "the Temporal server at ${TEMPORAL_ADDRESS:-127.0.0.1:7233} did not answer" "$TEMPORAL_CLI" operator cluster health
 
 if "$TEMPORAL_CLI" operator namespace describe --namespace "$NAMESPACE" >/dev/null 2>&1; then
   echo "setup-namespace: namespace $NAMESPACE exists"
@@ -31,15 +38,8 @@ else
 fi
 
 # A namespace just created reaches every frontend's cache within seconds, not at once.
-waited=0
-until existing=$("$TEMPORAL_CLI" operator search-attribute list --namespace "$NAMESPACE" 2>&1); do
-  waited=$((waited + 1))
-  if [ "$waited" -ge "${WAIT_SECONDS:-120}" ]; then
-    echo "setup-namespace: cannot list the search attributes of $NAMESPACE: $existing" >&2
-    exit 1
-  fi
-  sleep 1
-done
+retry "could not list the search attributes of $NAMESPACE" "$TEMPORAL_CLI" operator search-attribute list --namespace "$NAMESPACE"
+existing=$out
 for entry in $SEARCH_ATTRIBUTES; do
   name=${entry%%:*}
   type=${entry#*:}

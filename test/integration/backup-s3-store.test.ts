@@ -28,6 +28,7 @@ import { startPostgres, type RunningPostgres } from '../../infra/postgres/index.
 import { TestPolicy } from '../support/policy.js';
 import { startTestS3, type TestS3 } from '../support/s3.js';
 import { startTestWorker, temporalAddress, testClient, workersOfThisFile } from '../support/temporal.js';
+import { runCliFromSource, type CliRun } from '../support/cli-from-source.js';
 
 const MiB = 1024 * 1024;
 const suffix = randomBytes(3).toString('hex');
@@ -283,15 +284,8 @@ describe('backups onto the S3 store, worker and CLI from the same environment', 
   const rows = (url: string) => query(url, 'SELECT * FROM todos ORDER BY id');
 
   /** `slipway …` from source, as a person runs it, with `vars` as its environment's additions. */
-  function cli(vars: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        ['--import', 'tsx', join(process.cwd(), 'client/cli.ts'), '--config', configFile, ...args],
-        { encoding: 'utf8', timeout: 90_000, env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), SLIPWAY_TASK_QUEUE: taskQueue, ...vars } },
-        (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
-      );
-    });
+  function cli(vars: Record<string, string>, ...args: string[]): Promise<CliRun> {
+    return runCliFromSource(['--config', configFile, ...args], { SLIPWAY_TASK_QUEUE: taskQueue, ...vars });
   }
 
   beforeAll(async () => {

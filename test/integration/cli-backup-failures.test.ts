@@ -3,7 +3,6 @@
  * database is down: `backup run` and `schedules trigger --wait` print why the backup failed (the
  * workflow's own failure, type and message), not the client's "Workflow execution failed".
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,7 +15,8 @@ import { configSchema } from '../../config/schema.js';
 import { freePort } from '../../infra/ports.js';
 import { syncSchedules } from '../../client/schedules.js';
 import { TestPolicy } from '../support/policy.js';
-import { startTestWorker, temporalAddress, testClient, type RunningWorker } from '../support/temporal.js';
+import { startTestWorker, testClient, type RunningWorker } from '../support/temporal.js';
+import { runCliFromSource, type CliRun } from '../support/cli-from-source.js';
 
 const suffix = randomBytes(3).toString('hex');
 const APP = `bk-cli-${suffix}`;
@@ -39,12 +39,6 @@ const rawConfig = (withBackup: boolean) => ({
   },
 });
 
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 describe('CLI commands that wait on a backup workflow', () => {
   let dir: string;
   let configFile: string;
@@ -54,18 +48,7 @@ describe('CLI commands that wait on a backup workflow', () => {
 
   /** `slipway …` from source, as a person runs it; asynchronous, so the worker in this process keeps working. */
   function cli(...args: string[]): Promise<CliRun> {
-    return new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        ['--import', 'tsx', join(process.cwd(), 'client/cli.ts'), '--config', configFile, ...args],
-        {
-          encoding: 'utf8',
-          timeout: 90_000,
-          env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), SLIPWAY_TASK_QUEUE: worker.taskQueue, [DOWN_ENV]: downUrl },
-        },
-        (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
-      );
-    });
+    return runCliFromSource(['--config', configFile, ...args], { SLIPWAY_TASK_QUEUE: worker.taskQueue, [DOWN_ENV]: downUrl });
   }
 
   beforeAll(async () => {

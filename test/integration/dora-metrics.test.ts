@@ -9,15 +9,14 @@
  * it caused and the times it saw (its clock around each release, the world's effects): counts
  * exactly, durations within the bounds those times allow.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { release } from '../../workflows/release.js';
 import type { ReleaseInput, ReleasePipeline } from '../../workflows/types.js';
 import type { FakeWorld } from '../support/fake-world.js';
 import { STAGING_AND_PRODUCTION, commitSha, eventually, newWorld, pipelineFromYaml, startRelease, uniqueApp } from '../support/pipelines.js';
-import { startTestWorker, temporalAddress, testClient, workersOfThisFile } from '../support/temporal.js';
+import { startTestWorker, testClient, workersOfThisFile } from '../support/temporal.js';
+import { runCliFromSource, type CliRun } from '../support/cli-from-source.js';
 import { startReleaseWorkflow } from '../../client/start-release.js';
 import { releaseWorkflowId } from '../../core/ids.js';
 
@@ -36,21 +35,8 @@ const HEALTH_DELAY_MS = 300;
 const SLACK_MS = 5;
 
 /** The `slipway` CLI, run from source, against the test's worker. */
-function cli(args: string[], taskQueue: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { SLIPWAY_CONFIG: _ignored, ...inherited } = process.env;
-  const env = { ...inherited, TEMPORAL_ADDRESS: temporalAddress(), SLIPWAY_TASK_QUEUE: taskQueue, SLIPWAY_USER: 'alice' };
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(process.cwd(), 'client', 'cli.ts'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('close', (code) => {
-      clearTimeout(killer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
+function cli(args: string[], taskQueue: string): Promise<CliRun> {
+  return runCliFromSource(args, { SLIPWAY_TASK_QUEUE: taskQueue, SLIPWAY_USER: 'alice' }, 60_000);
 }
 
 /** What the test saw of one release: its clock before the start, after the start returned, and after the end. */

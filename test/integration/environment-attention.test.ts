@@ -7,8 +7,6 @@
  * across continue-as-new. And a release following another of the same build is not told
  * "cancelled" when only the other was cancelled.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { environmentWorkflowId } from '../../core/ids.js';
@@ -18,7 +16,8 @@ import type { EnvironmentState, ReleaseInput } from '../../workflows/types.js';
 import type { FakeWorld } from '../support/fake-world.js';
 import { commitSha, eventually, newWorld, pipelineFromYaml, startRelease, uniqueApp } from '../support/pipelines.js';
 import { TestPolicy, WORKFLOW_TEST_HEADER } from '../support/policy.js';
-import { saveHistory, startTestWorker, temporalAddress, testClient, workersOfThisFile } from '../support/temporal.js';
+import { saveHistory, startTestWorker, testClient, workersOfThisFile } from '../support/temporal.js';
+import { runCliFromSource, type CliRun } from '../support/cli-from-source.js';
 
 let client: Client;
 const workers = workersOfThisFile();
@@ -90,22 +89,8 @@ async function leaveNeedingPerson({ world, taskQueue, pipeline }: Setup): Promis
 }
 
 /** The `slipway` CLI, run from source, as `user`, against the test's worker. */
-function cli(args: string[], taskQueue: string, user = 'alice'): Promise<{ code: number; stdout: string; stderr: string }> {
-  // The CLI holds no policy of its own: no SLIPWAY_CONFIG.
-  const { SLIPWAY_CONFIG: _ignored, ...inherited } = process.env;
-  const env = { ...inherited, TEMPORAL_ADDRESS: temporalAddress(), SLIPWAY_TASK_QUEUE: taskQueue, SLIPWAY_USER: user };
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(process.cwd(), 'client', 'cli.ts'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('close', (code) => {
-      clearTimeout(killer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
+function cli(args: string[], taskQueue: string, user = 'alice'): Promise<CliRun> {
+  return runCliFromSource(args, { SLIPWAY_TASK_QUEUE: taskQueue, SLIPWAY_USER: user }, 60_000);
 }
 
 describe('a refused rollback leaves the environment needing a person', () => {
