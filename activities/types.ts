@@ -75,6 +75,12 @@ export const FailureType = {
   RollbackConflict: 'RollbackConflict',
   /** A git command or the worker's clone space gave out (deadline passed, disk bound reached); a retry may succeed. */
   GitUnavailable: 'GitUnavailable',
+  /** A write's pull-request branch exists without this write's commit (someone else's branch, or another step's): it was left as it is and nothing was pushed. */
+  PullRequestBranchTaken: 'PullRequestBranchTaken',
+  /** GitHub refused to open the pull request (422: e.g. no commits between base and head, or the base branch does not exist). */
+  PullRequestRefused: 'PullRequestRefused',
+  /** The pull request does not exist, or the token cannot see it (404). */
+  PullRequestNotFound: 'PullRequestNotFound',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -167,6 +173,43 @@ export interface WriteOverlayResult {
 export interface GitopsActivities {
   readOverlayImages(input: ReadOverlayInput): Promise<ReadOverlayResult>;
   writeOverlayImages(input: WriteOverlayInput): Promise<WriteOverlayResult>;
+}
+
+/** A commit on a pull-request branch, for reports. */
+export interface BranchCommit {
+  commit: string;
+  /** `name <email>` */
+  author: string;
+  subject: string;
+}
+
+/** Where a pull-request-mode write left its commit (activities/gitops/pull-request-mode.ts). */
+export interface WriteOverlayBranchResult {
+  /** The branch the pull request merges into (`git.branch`); never pushed to. */
+  base: string;
+  /** The write's own branch, named after the release and environment. */
+  branch: string;
+  /**
+   * `branch`: the commit is on `branch`, waiting for a pull request. `base`: the base branch
+   * already holds it (an earlier attempt's pull request was merged, or nothing changes), and no
+   * branch was pushed.
+   */
+  on: 'branch' | 'base';
+  /** This write's commit (on `branch`), or the base's head when `on` is `base`. */
+  commit: string;
+  /** The branch's head: `commit`, or commits pushed on top of it by others. */
+  head: string;
+  changed: boolean;
+  /** True when an earlier attempt's commit was found and no new commit was made. */
+  recovered: boolean;
+  /** Commits on the branch after this write's commit, newest first: a pull request merges them too. */
+  pushedByOthers: BranchCommit[];
+}
+
+/** The overlay write of pull-request mode. Not part of SlipwayActivities until the workflows use it. */
+export interface PullRequestWriteActivities {
+  /** Writes, verifies and commits like writeOverlayImages, but pushes to the write's own branch, never to `git.branch`. */
+  writeOverlayBranch(input: WriteOverlayInput): Promise<WriteOverlayBranchResult>;
 }
 
 // ---------------------------------------------------------------- argocd
@@ -303,6 +346,58 @@ export interface GithubActivities {
   reportDeployment(input: DeploymentStatusInput): Promise<void>;
   /** Checks an approval relayed from a GitHub comment: signed delivery, author, words, build, permission. */
   verifyApproval(input: VerifyApprovalInput): Promise<VerifiedApproval>;
+}
+
+/** What a pull request changes, for its title and body. */
+export interface PullRequestChange {
+  app: string;
+  environment: string;
+  kind: 'promote' | 'rollback';
+  /** The release's workflow id: named in the body, with its Temporal UI link. */
+  releaseId: string;
+  /** The build: the source commit its images are tagged with, and its version. */
+  sourceCommit: string;
+  version?: string;
+  overlay: string;
+  images: ImageSetting[];
+}
+
+export interface OpenPullRequestInput extends GithubRepoRef {
+  /** The branch with the change (in `repo` itself). */
+  head: string;
+  base: string;
+  change: PullRequestChange;
+  labels?: string[];
+  /** GitHub logins, and `org/team` for teams. */
+  reviewers?: string[];
+}
+
+export interface OpenedPullRequest {
+  number: number;
+  url: string;
+  /** False when an existing pull request for the same head and base was found. */
+  created: boolean;
+  /** An existing one may have been closed or merged meanwhile: the caller decides what that means. */
+  state: 'open' | 'closed' | 'merged';
+  headSha: string;
+  /** Labels or reviewers GitHub refused: reported, not fatal. */
+  problems: string[];
+}
+
+export interface PullRequestStateInput extends GithubRepoRef {
+  number: number;
+}
+
+export type PullRequestState =
+  | { state: 'open'; number: number; url: string; headSha: string }
+  | { state: 'merged'; number: number; url: string; headSha: string; mergeCommit: string; mergedBy?: string; mergedAt?: string }
+  | { state: 'closed'; number: number; url: string; headSha: string; closedBy?: string; closedAt?: string };
+
+/** Pull requests on the GitOps repository. Not part of SlipwayActivities until the workflows use them. */
+export interface PullRequestActivities {
+  /** Opens the pull request for head → base, or returns the one already there: one per head, never two. */
+  openPullRequest(input: OpenPullRequestInput): Promise<OpenedPullRequest>;
+  pullRequestState(input: PullRequestStateInput): Promise<PullRequestState>;
 }
 
 export interface BuildActivities {

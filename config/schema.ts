@@ -149,6 +149,35 @@ const notifyChannel = z.union([
   z.strictObject({ slack: webhookTarget }),
 ]);
 
+/**
+ * How an environment's overlay commit reaches the GitOps branch: `push` (a direct push, never
+ * forced; also when absent), or through a pull request for a protected branch: the commit goes on
+ * a branch of its own and a PR is opened for it (`pull-request` takes every default).
+ */
+const pullRequestMode = z.strictObject({
+  /** Ask GitHub to merge the PR by itself once its requirements are met. */
+  autoMerge: z.boolean().default(false),
+  mergeMethod: z.enum(['merge', 'squash', 'rebase']).default('merge'),
+  labels: z.array(z.string().min(1).max(50)).default([]),
+  /** GitHub logins and `org/team` slugs asked to review. */
+  reviewers: z.array(z.string().regex(/^[A-Za-z0-9-]+(\/[\w.-]+)?$/, 'expected a GitHub login or org/team')).default([]),
+});
+type PullRequestModeOutput = z.output<typeof pullRequestMode>;
+/** Dispatched by hand like checkSchema, so a mistake inside `pullRequest` is reported at its own field. */
+const writeMode = z.unknown().transform((entry, ctx): 'push' | { pullRequest: PullRequestModeOutput } => {
+  if (entry === 'push') return 'push';
+  const isPullRequestEntry = !!entry && typeof entry === 'object' && !Array.isArray(entry) && Object.keys(entry).join() === 'pullRequest';
+  const options = entry === 'pull-request' ? {} : isPullRequestEntry ? ((entry as { pullRequest: unknown }).pullRequest ?? {}) : undefined;
+  if (options === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'expected push, pull-request or { pullRequest: { … } }' });
+    return z.NEVER;
+  }
+  const result = pullRequestMode.safeParse(options);
+  if (result.success) return { pullRequest: result.data };
+  for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: ['pullRequest', ...issue.path] });
+  return z.NEVER;
+});
+
 const environmentSchema = z.strictObject({
   name,
   overlay: z.string().min(1).refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), {
@@ -210,6 +239,8 @@ const environmentSchema = z.strictObject({
     })
     .prefault({}),
   notify: z.union([notifyChannel, z.array(notifyChannel)]).default('log'),
+  /** `push` when absent (see writeMode). */
+  write: writeMode.optional(),
   backup: z
     .strictObject({
       schedule: cronExpression,
@@ -352,15 +383,28 @@ const appSchema = z
     }
   });
 
+/** The owner/repo of a GitOps remote written as https://github.com/owner/repo(.git), else undefined. */
+export function githubRepoOfUrl(url: string): string | undefined {
+  const m = /^https:\/\/github\.com\/([\w.-]+)\/([\w.-]+?)(?:\.git)?\/?$/i.exec(url);
+  return m ? `${m[1]}/${m[2]}` : undefined;
+}
+
 export const configSchema = z.strictObject({
-  gitops: z.strictObject({
-    url: z.string().min(1).superRefine(noCredentials()),
-    branch: z.string().min(1).default('main'),
-    tokenFromEnv: envVarName.optional(),
-    author: z
-      .strictObject({ name: z.string().min(1), email: z.string().min(3) })
-      .default({ name: 'Slipway', email: 'slipway@localhost' }),
-  }),
+  gitops: z
+    .strictObject({
+      url: z.string().min(1).superRefine(noCredentials()),
+      branch: z.string().min(1).default('main'),
+      tokenFromEnv: envVarName.optional(),
+      /** The GitOps repository on GitHub (owner/repo), for pull-request mode; derived from an https://github.com/ url when absent. */
+      github: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/repo').optional(),
+      author: z
+        .strictObject({ name: z.string().min(1), email: z.string().min(3) })
+        .default({ name: 'Slipway', email: 'slipway@localhost' }),
+    })
+    .transform(({ github, ...gitops }) => {
+      const repo = github ?? githubRepoOfUrl(gitops.url);
+      return { ...gitops, ...(repo ? { github: repo } : {}) };
+    }),
   engine: z
     .strictObject({
       /** How long a worker may be silent in a long step before the step moves to another worker. */
@@ -377,6 +421,19 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   apps: z.record(name, appSchema).refine((apps) => Object.keys(apps).length > 0, 'expected at least one app'),
+}).superRefine((config, ctx) => {
+  // A pull request is opened through GitHub's API: the repository must be known.
+  if (config.gitops.github) return;
+  for (const [appName, app] of Object.entries(config.apps)) {
+    app.environments.forEach((env, i) => {
+      if (typeof env.write !== 'object') return;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['apps', appName, 'environments', i, 'write'],
+        message: 'pull-request mode needs the GitOps repository on GitHub: gitops.github: owner/repo (or an https://github.com/owner/repo url)',
+      });
+    });
+  }
 });
 
 export type SlipwayConfig = z.output<typeof configSchema>;
@@ -386,6 +443,8 @@ export type CheckConfig = EnvironmentConfig['checks'][number];
 export type NotifyChannel = z.output<typeof notifyChannel>;
 export type EngineConfig = SlipwayConfig['engine'];
 export type GitopsConfig = SlipwayConfig['gitops'];
+export type WriteModeConfig = NonNullable<EnvironmentConfig['write']>;
+export type PullRequestModeConfig = Extract<WriteModeConfig, { pullRequest: unknown }>['pullRequest'];
 
 /** Parses slipway.yaml text; `file` is used only to name the source in errors. */
 export function parseConfig(text: string, file: string): SlipwayConfig {

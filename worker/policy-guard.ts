@@ -12,7 +12,7 @@ import type { SlipwayConfig } from '../config/schema.js';
 import { FailureType } from '../activities/types.js';
 
 /** One piece of wiring an activity call asks for, as a comparable key. */
-export type Wiring = { kind: 'git' | 'source' | 'command' | 'buildEnv' | 'notify' | 'database' | 'argocd' | 'http' | 'prometheus'; key: string };
+export type Wiring = { kind: 'git' | 'source' | 'command' | 'buildEnv' | 'notify' | 'database' | 'argocd' | 'http' | 'prometheus' | 'directPush'; key: string };
 
 const gitKey = (g: { url: string; branch: string; tokenFromEnv?: string }) => `${g.url}#${g.branch}#${g.tokenFromEnv ?? ''}`;
 const sourceKey = (s: { repo: string; tokenFromEnv: string }) => `${s.repo.toLowerCase()}#${s.tokenFromEnv}`;
@@ -36,6 +36,10 @@ export function allowedWiring(config: SlipwayConfig): Set<string> {
     }
     for (const env of app.environments) {
       add({ kind: 'argocd', key: argoKey(env.argocd) });
+      // Pull-request mode (write:) has its write and PR activities, not yet the promotion's wait for
+      // the merge: until it has, its overlay takes no direct push, rather than a push the owner
+      // asked not to happen.
+      if (env.write === undefined || env.write === 'push') add({ kind: 'directPush', key: env.overlay });
       for (const channel of Array.isArray(env.notify) ? env.notify : [env.notify]) add({ kind: 'notify', key: notifyKey(channel) });
       for (const check of env.checks) if ('http' in check) add({ kind: 'http', key: check.http.url });
       for (const check of env.checks) if ('metric' in check) add({ kind: 'prometheus', key: prometheusKey(check.metric) });
@@ -53,8 +57,12 @@ export function wiringOf(activity: string, input: Input | undefined): Wiring[] {
   if (!input || typeof input !== 'object') return [];
   switch (activity) {
     case 'readOverlayImages':
-    case 'writeOverlayImages':
       return [{ kind: 'git', key: gitKey(input.git ?? {}) }];
+    case 'writeOverlayImages':
+      return [
+        { kind: 'git', key: gitKey(input.git ?? {}) },
+        { kind: 'directPush', key: String(input.overlay) },
+      ];
     case 'refreshApplication':
       return [{ kind: 'argocd', key: argoKey(input.app ?? {}) }];
     case 'waitForHealthy':
@@ -101,7 +109,11 @@ export function wiringOf(activity: string, input: Input | undefined): Wiring[] {
 export function refusedWiring(activity: string, input: Input | undefined, allowed: Set<string>): string[] {
   return wiringOf(activity, input)
     .filter((w) => !allowed.has(`${w.kind}:${w.key}`))
-    .map((w) => `${activity}: the ${WIRING_WORDS[w.kind]} it was given is not in the worker's policy`);
+    .map((w) =>
+      w.kind === 'directPush'
+        ? `${activity}: overlay ${w.key} belongs to an environment in pull-request mode (write:), and promotions do not open pull requests yet: nothing was pushed (set write: push until they do)`
+        : `${activity}: the ${WIRING_WORDS[w.kind]} it was given is not in the worker's policy`,
+    );
 }
 
 const WIRING_WORDS: Record<Wiring['kind'], string> = {
@@ -114,6 +126,7 @@ const WIRING_WORDS: Record<Wiring['kind'], string> = {
   argocd: 'Argo CD Application',
   http: 'check URL',
   prometheus: 'Prometheus (URL, token variable)',
+  directPush: 'overlay pushed to directly',
 };
 
 /** Checks each call against every policy version the worker has read (releases may run under older ones). */

@@ -2,9 +2,10 @@
  * The GitHub activities, through Octokit: release tags and releases, the next version, builds by
  * GitHub Actions, deployment statuses, and checking approvals given in comments. Tokens come from the env var each input names.
  */
-import type { GithubActivities } from '../types.js';
+import type { GithubActivities, PullRequestActivities } from '../types.js';
 import type { GithubClientOptions } from './client.js';
 import { reportDeployment } from './deployments.js';
+import { openPullRequest, pullRequestState, type PullRequestOptions } from './pull-request.js';
 import { createReleaseTag, nextVersion } from './tags.js';
 import { triggerBuild, type BuildPollingOptions } from './trigger-build.js';
 import { verifyApproval } from './verify-approval.js';
@@ -12,6 +13,18 @@ import { verifyApproval } from './verify-approval.js';
 export type GithubActivityOptions = GithubClientOptions & BuildPollingOptions;
 export { waitForRun, type RunSnapshot } from './run-wait.js';
 export { commentDecision, signatureMatches } from './verify-approval.js';
+export { existingPullRequest, pullRequestText, stateOf, whoClosed, type PullPayload, type PullRequestOptions } from './pull-request.js';
+
+/**
+ * The pull-request activities, as their own instance: not among createGithubActivities' until the
+ * workflows use them and the worker's policy guard checks the repository and token their calls name.
+ */
+export function createPullRequestActivities(opts: PullRequestOptions = {}): PullRequestActivities {
+  return {
+    openPullRequest: (input) => openPullRequest(input, opts),
+    pullRequestState: (input) => pullRequestState(input, opts),
+  };
+}
 
 export function createGithubActivities(opts: GithubActivityOptions = {}): GithubActivities {
   return {

@@ -32,7 +32,7 @@ describe('policy guard', () => {
   it('lets through every call whose wiring the policy has', () => {
     const calls: Array<[string, Record<string, unknown>]> = [
       ['readOverlayImages', { git, overlay: 'overlays/staging', imageNames: [] }],
-      ['writeOverlayImages', { git: { ...git, author: { name: 'someone else', email: 'x@y' } } }],
+      ['writeOverlayImages', { git: { ...git, author: { name: 'someone else', email: 'x@y' } }, overlay: 'overlays/staging' }],
       ['waitForHealthy', { app: { application: 'todoapp-staging', namespace: 'argocd' }, git }],
       ['refreshApplication', { app: { application: 'todoapp-staging', namespace: 'argocd' } }],
       ['triggerBuild', { source: { repo: 'Acme/TodoApp', tokenFromEnv: 'GITHUB_TOKEN' } }],
@@ -48,7 +48,7 @@ describe('policy guard', () => {
 
   it('refuses a remote, a token variable, a command, a channel, a database variable or an application it does not have', () => {
     const refused: Array<[string, Record<string, unknown>, string]> = [
-      ['writeOverlayImages', { git: { ...git, url: 'https://attacker.example/x.git' } }, 'GitOps repository'],
+      ['writeOverlayImages', { git: { ...git, url: 'https://attacker.example/x.git' }, overlay: 'overlays/staging' }, 'GitOps repository'],
       ['readOverlayImages', { git: { ...git, tokenFromEnv: 'PROD_DATABASE_URL' } }, 'GitOps repository'],
       ['waitForHealthy', { app: { application: 'todoapp-staging', namespace: 'argocd' }, git: { ...git, branch: 'other' } }, 'GitOps repository'],
       ['createReleaseTag', { source: { repo: 'acme/todoapp', tokenFromEnv: 'TEMPORAL_API_KEY' } }, 'source repository'],
@@ -176,5 +176,38 @@ apps:
       expect(problems, JSON.stringify(input)).toEqual(["metricCheck: the Prometheus (URL, token variable) it was given is not in the worker's policy"]);
     }
     expect(wiringOf('metricCheck', call('http://prometheus.monitoring:9090'))).toEqual([{ kind: 'prometheus', key: '["http://prometheus.monitoring:9090",null]' }]);
+  });
+});
+
+describe('policy guard: pull-request mode', () => {
+  const policy = (write: string) =>
+    allowedWiring(
+      parseConfig(
+        `
+gitops: { url: https://github.com/acme/gitops.git }
+apps:
+  todoapp:
+    images: [todoapp/web]
+    environments:
+      - name: staging
+        overlay: overlays/staging
+        argocd: { application: todoapp-staging }
+      - name: production
+        overlay: overlays/production
+        argocd: { application: todoapp-production }
+        write: ${write}
+`,
+        'slipway.yaml',
+      ),
+    );
+  const gitops = { url: 'https://github.com/acme/gitops.git', branch: 'main' };
+
+  it('refuses a direct push to the overlay of an environment in pull-request mode, saying why, until promotions open pull requests', () => {
+    const problems = refusedWiring('writeOverlayImages', { git: gitops, overlay: 'overlays/production' }, policy('pull-request'));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/overlay overlays\/production belongs to an environment in pull-request mode .*nothing was pushed/);
+    // The other environment, and the same one in push mode, push as before.
+    expect(refusedWiring('writeOverlayImages', { git: gitops, overlay: 'overlays/staging' }, policy('pull-request'))).toEqual([]);
+    expect(refusedWiring('writeOverlayImages', { git: gitops, overlay: 'overlays/production' }, policy('push'))).toEqual([]);
   });
 });
