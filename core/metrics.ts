@@ -116,7 +116,7 @@ export const BACKUP_NEWEST_VERIFIED_AT = metric({
 export const BACKUP_SCHEDULE_INTERVAL = metric({
   name: 'slipway_backup_schedule_interval_seconds',
   kind: 'gauge',
-  help: 'The gap between the last two firings of this environment\'s backup schedule (seconds), set when a backup runs',
+  help: 'The longest gap between firings of this environment\'s backup schedule over the last week (seconds), set when a backup runs',
   labels: ['app', 'environment'],
 });
 

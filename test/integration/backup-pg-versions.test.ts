@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackupActivities, DirectoryBackupStore, scratchDatabaseName, type BackupRef } from '../../activities/backup/index.js';
 import type { NotifyInput } from '../../activities/types.js';
@@ -20,6 +19,7 @@ import { startPostgres, type RunningPostgres } from '../../infra/postgres/index.
 import { runBackupNow } from '../../client/backups.js';
 import { TestPolicy } from '../support/policy.js';
 import { saveHistory, startTestWorker, testClient, type RunningWorker } from '../support/temporal.js';
+import { withDb } from '../support/postgres.js';
 
 const suffix = randomBytes(3).toString('hex');
 const APP = `bkv-${suffix}`;
@@ -34,15 +34,6 @@ const READER_ENV = `SLIPWAY_TEST_READER_DB_${suffix.toUpperCase()}`;
 const SCRATCH_ENV = `SLIPWAY_TEST_SCRATCH_DB_${suffix.toUpperCase()}`;
 const ROWS = { 'public.customers': 12, 'public.orders': 240 };
 
-async function withDb<T>(url: string, use: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    await client.end();
-  }
-}
 
 const scratchDatabasesOn = (url: string) =>
   withDb(url, async (c) => (await c.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'slipway_verify_%' ORDER BY 1`)).rows.map((r) => r.datname));

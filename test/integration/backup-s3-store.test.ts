@@ -20,7 +20,6 @@ import { join } from 'node:path';
 import { HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBackupActivities, S3BackupStore, s3ConfigFromEnv, type BackupManifest, type S3StoreConfig } from '../../activities/backup/index.js';
 import type { NotifyInput } from '../../activities/types.js';
@@ -29,6 +28,7 @@ import { TestPolicy } from '../support/policy.js';
 import { startTestS3, type TestS3 } from '../support/s3.js';
 import { startTestWorker, temporalAddress, testClient, workersOfThisFile } from '../support/temporal.js';
 import { runCliFromSource, type CliRun } from '../support/cli-from-source.js';
+import { queryRows } from '../support/postgres.js';
 
 const MiB = 1024 * 1024;
 const suffix = randomBytes(3).toString('hex');
@@ -272,15 +272,7 @@ describe('backups onto the S3 store, worker and CLI from the same environment', 
     },
   };
 
-  const query = async (url: string, sql: string) => {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    try {
-      return (await c.query(sql)).rows;
-    } finally {
-      await c.end();
-    }
-  };
+  const query = queryRows;
   const rows = (url: string) => query(url, 'SELECT * FROM todos ORDER BY id');
 
   /** `slipway …` from source, as a person runs it, with `vars` as its environment's additions. */

@@ -10,7 +10,6 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, type SlipwayConfig } from '../../config/schema.js';
 import { startPostgres, type RunningPostgres } from '../../infra/postgres/index.js';
@@ -23,6 +22,7 @@ import { listBackups, restoreBackup, runBackupNow } from '../../client/backups.j
 import type { BackupResult } from '../../workflows/backup.js';
 import { TestPolicy } from '../support/policy.js';
 import { saveHistory, startTestWorker, testClient, uniqueTaskQueue, type RunningWorker } from '../support/temporal.js';
+import { withDb } from '../support/postgres.js';
 
 const suffix = randomBytes(3).toString('hex');
 const APP = `bk-${suffix}`;
@@ -57,9 +57,7 @@ function configFor(app: string, environments: Array<{ name: string; backup?: obj
 const SOURCE_TABLES = ['public.users', 'public.todos', 'audit."Event Log"'];
 
 async function seed(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  await client.query(`
+  await withDb(url, (client) => client.query(`
     DROP SCHEMA IF EXISTS audit CASCADE;
     DROP TABLE IF EXISTS todos, users CASCADE;
     CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL, email text UNIQUE);
@@ -71,31 +69,17 @@ async function seed(url: string): Promise<void> {
       SELECT 1 + g % 25, 'todo ''' || g || ''' ✓', g % 3 = 0, timestamptz '2026-01-01 00:00+00' + g * interval '1 hour', jsonb_build_object('n', g)
       FROM generate_series(1, 400) g;
     INSERT INTO audit."Event Log" (what) VALUES ('created'), ('updated'), (NULL);
-  `);
-  await client.end();
+  `));
 }
 
-async function dumpRows(url: string): Promise<Record<string, unknown[]>> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
+function dumpRows(url: string): Promise<Record<string, unknown[]>> {
+  return withDb(url, async (client) => {
     const out: Record<string, unknown[]> = {};
     for (const table of SOURCE_TABLES) out[table] = (await client.query(`SELECT * FROM ${table} ORDER BY id`)).rows;
     return out;
-  } finally {
-    await client.end();
-  }
+  });
 }
 
-async function withDb<T>(url: string, use: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    await client.end();
-  }
-}
 
 describe('scheduled backups on Temporal Schedules', () => {
   let postgres: RunningPostgres;

@@ -13,8 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startProductionServer, TEMPORAL_SERVER_VERSION, type ProductionServer } from '../../infra/temporal/production-server.js';
 import { releaseStatusQuery } from '../../workflows/messages.js';
 import { FakeWorld } from '../support/fake-world.js';
-import { imagesForCommit } from '../../core/images.js';
-import { IMAGES, STAGING_AND_PRODUCTION, commitSha, eventually, pipelineFromYaml, startRelease, uniqueApp } from '../support/pipelines.js';
+import { addAppToWorld, STAGING_AND_PRODUCTION, commitSha, eventually, pipelineFromYaml, startRelease, uniqueApp } from '../support/pipelines.js';
 import { suitePolicy } from '../support/policy.js';
 import { uniqueTaskQueue } from '../support/temporal.js';
 import { isRunning, killWorker, startWorkerProcess } from '../support/worker-processes.js';
@@ -28,13 +27,7 @@ world.setRules({ initial: {}, applications: {} });
 /** An app of this file: its pipeline (in the workers' policy) and its overlays and Applications in the world. */
 function addApp(prefix: string) {
   const app = uniqueApp(prefix);
-  const overlays = [`${app}/staging`, `${app}/production`];
-  const rules = world.rules();
-  world.setRules({
-    ...rules,
-    initial: { ...rules.initial, ...Object.fromEntries(overlays.map((o) => [o, imagesForCommit(IMAGES, 'old0000000000000000000000000000000000000')])) },
-    applications: { ...rules.applications, ...Object.fromEntries(overlays.map((o) => [`${app}-${o.split('/').at(-1)}`, o])) },
-  });
+  const overlays = addAppToWorld(world, app);
   const pipeline = pipelineFromYaml(app, STAGING_AND_PRODUCTION().replaceAll('overlays/', 'APP/'), '    build: none');
   return { app, pipeline, commit: commitSha(), overlays };
 }

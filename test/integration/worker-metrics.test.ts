@@ -21,13 +21,11 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createArgoActivities } from '../../activities/argocd/index.js';
 import { runBackupNow } from '../../client/backups.js';
 import { parseConfig } from '../../config/schema.js';
 import { environmentWorkflowId } from '../../core/ids.js';
-import { imagesForCommit } from '../../core/images.js';
 import { DEGRADED_DETECTION, exportedSeries, SDK_METRICS_SHOWN, SLIPWAY_METRICS } from '../../core/metrics.js';
 import { startArgoStandIn, type ArgoStandIn } from '../../infra/argocd-standin/index.js';
 import { startKubeApiServer, type KubeApiServer } from '../../infra/kube/index.js';
@@ -39,10 +37,11 @@ import { installRuntime } from '../../worker/telemetry.js';
 import { approveUpdate, releaseStatusQuery } from '../../workflows/messages.js';
 import { GitopsRepo, createApplication } from '../support/argocd-fixture.js';
 import { FakeWorld } from '../support/fake-world.js';
-import { IMAGES, commitSha, eventually, pipelineFromYaml, startRelease, uniqueApp } from '../support/pipelines.js';
+import { addAppToWorld, commitSha, eventually, pipelineFromYaml, startRelease, uniqueApp } from '../support/pipelines.js';
 import { TestPolicy, WORKFLOW_TEST_HEADER } from '../support/policy.js';
 import { testClient, uniqueTaskQueue } from '../support/temporal.js';
 import { killWorker, startWorkerProcess } from '../support/worker-processes.js';
+import { withDb } from '../support/postgres.js';
 
 const JOB = 'slipway-worker';
 const ARGO_JOB = 'slipway-argo-worker';
@@ -54,13 +53,7 @@ world.setRules({ initial: {}, applications: {} });
 /** An app whose overlays and Argo CD Applications are in the world and whose pipeline is in the worker's policy. */
 function addApp(prefix: string, environmentsYaml: string) {
   const app = uniqueApp(prefix);
-  const overlays = [`${app}/staging`, `${app}/production`];
-  const rules = world.rules();
-  world.setRules({
-    ...rules,
-    initial: { ...rules.initial, ...Object.fromEntries(overlays.map((o) => [o, imagesForCommit(IMAGES, 'old0000000000000000000000000000000000000')])) },
-    applications: { ...rules.applications, ...Object.fromEntries(overlays.map((o) => [`${app}-${o.split('/')[1]}`, o])) },
-  });
+  addAppToWorld(world, app);
   return { app, pipeline: pipelineFromYaml(app, environmentsYaml, '    build: none', policy), commit: commitSha() };
 }
 
@@ -115,10 +108,7 @@ function startMainExpectingFailure(env: Record<string, string>): Promise<{ code:
 beforeAll(async () => {
   client = await testClient();
   postgres = await startPostgres({ password: randomBytes(6).toString('hex') });
-  const db = new pg.Client({ connectionString: postgres.url });
-  await db.connect();
-  await db.query('CREATE TABLE todos (id serial PRIMARY KEY, title text); INSERT INTO todos (title) SELECT \'todo \' || g FROM generate_series(1, 20) g');
-  await db.end();
+  await withDb(postgres.url, (db) => db.query("CREATE TABLE todos (id serial PRIMARY KEY, title text); INSERT INTO todos (title) SELECT 'todo ' || g FROM generate_series(1, 20) g"));
 
   metricsPort = await freePort();
   worker = await startWorkerProcess({

@@ -15,12 +15,11 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { environmentWorkflowId } from '../../core/ids.js';
-import { imagesForCommit } from '../../core/images.js';
 import { buildWorkflowBundle } from '../../worker/bundle-code.js';
 import { currentBuildId } from '../../worker/versioning.js';
 import { approveUpdate, releaseStatusQuery } from '../../workflows/messages.js';
 import { UPGRADE_PATCH } from '../support/upgraded-workflows/guarded.js';
-import { IMAGES, STAGING_AND_PRODUCTION, commitSha, eventually, newWorld, pipelineFromYaml, startRelease, uniqueApp } from '../support/pipelines.js';
+import { addAppToWorld, STAGING_AND_PRODUCTION, commitSha, eventually, newWorld, pipelineFromYaml, startRelease, uniqueApp } from '../support/pipelines.js';
 import { suitePolicy } from '../support/policy.js';
 import { temporalAddress, testClient, uniqueTaskQueue } from '../support/temporal.js';
 import { killWorker, startWorkerProcess } from '../support/worker-processes.js';
@@ -74,13 +73,7 @@ beforeAll(async () => {
   client = await testClient();
   bundleDir = join(process.cwd(), 'test-output', 'upgrade-bundles', deployment);
   mkdirSync(bundleDir, { recursive: true });
-  const rules = world.rules();
-  const overlays = [...apps, lateApp].flatMap((app) => [`${app}/staging`, `${app}/production`]);
-  world.setRules({
-    ...rules,
-    initial: Object.fromEntries(overlays.map((o) => [o, imagesForCommit(IMAGES, 'old0000000000000000000000000000000000000')])),
-    applications: Object.fromEntries(overlays.map((o) => [o.replace('/', '-'), o])),
-  });
+  for (const app of [...apps, lateApp]) addAppToWorld(world, app);
 }, 120_000);
 
 afterAll(async () => {

@@ -59,6 +59,22 @@ export function newWorld(app: string, overlays = ['overlays/staging', 'overlays/
   return world;
 }
 
+/**
+ * Adds an app to a world several apps share: its overlays `<app>/staging` and `<app>/production`
+ * with `old` images, and their Argo CD Applications `<app>-staging` and `<app>-production` (what a
+ * pipeline built with `overlay: APP/staging` and `application: APP-staging` names).
+ */
+export function addAppToWorld(world: FakeWorld, app: string): string[] {
+  const overlays = [`${app}/staging`, `${app}/production`];
+  const rules = world.rules();
+  world.setRules({
+    ...rules,
+    initial: { ...rules.initial, ...Object.fromEntries(overlays.map((o) => [o, imagesForCommit(IMAGES, 'old0000000000000000000000000000000000000')])) },
+    applications: { ...rules.applications, ...Object.fromEntries(overlays.map((o) => [o.replace('/', '-'), o])) },
+  });
+  return overlays;
+}
+
 export async function startRelease(
   client: Client,
   taskQueue: string,

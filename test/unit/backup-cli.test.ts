@@ -1,5 +1,4 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -9,6 +8,7 @@ import { createBackupActivities, DirectoryBackupStore, type BackupManifest } fro
 import { startPostgres, type RunningPostgres } from '../../infra/postgres/index.js';
 import { registerBackupCommands, resolveRestoreTarget, type BackupCliContext } from '../../client/commands/backup.js';
 import { CliExit } from '../../client/errors.js';
+import { queryRows } from '../support/postgres.js';
 
 const env = {
   PROD_DATABASE_URL: 'postgresql://app:s3cret@db.internal:5432/todo',
@@ -126,15 +126,7 @@ describe('slipway backup commands', () => {
     const liveWarnings: string[] = [];
     const restore = (...args: string[]) =>
       program(false, { store: () => liveStore, env: liveEnv }).parseAsync(['node', 'slipway', 'backup', 'restore', 'todoapp', 'production', ...args]);
-    const query = async <T extends pg.QueryResultRow>(url: string, sql: string) => {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        return (await client.query<T>(sql)).rows;
-      } finally {
-        await client.end();
-      }
-    };
+    const query = queryRows;
     const liveState = async () => query(liveEnv.PROD_DATABASE_URL!, 'SELECT id, name FROM users ORDER BY id');
 
     beforeAll(async () => {
