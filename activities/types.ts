@@ -81,6 +81,16 @@ export const FailureType = {
   PullRequestRefused: 'PullRequestRefused',
   /** The pull request does not exist, or the token cannot see it (404). */
   PullRequestNotFound: 'PullRequestNotFound',
+  /** An Argo CD Application has the name a preview wants but is not a Slipway preview (no `slipway.dev/preview` label), or is another app's: it was left as it is. */
+  PreviewApplicationTaken: 'PreviewApplicationTaken',
+  /** A promotion's pull request was closed without being merged: nothing reached the base; the promotion ends rejected, naming who closed it. */
+  PullRequestClosed: 'PullRequestClosed',
+  /** A newer release for the same environment arrived while this promotion's pull request waited: it was closed unmerged, with a comment. */
+  PromotionSuperseded: 'PromotionSuperseded',
+  /** A preview's template folder holds what a preview cannot be copied from (a symlink, a subfolder, two kustomization files), or is reached through a symlink; nothing was written. */
+  PreviewTemplateUnsupported: 'PreviewTemplateUnsupported',
+  /** A preview's folder exists but is not this pull request's preview (no Slipway preview marker naming its app and number), or is reached through a symlink: it was left as it is. */
+  PreviewFolderTaken: 'PreviewFolderTaken',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -94,6 +104,10 @@ export interface GitTarget {
   /** Env var holding a token for https remotes. */
   tokenFromEnv?: string;
   author: { name: string; email: string };
+  /** The repository on GitHub (owner/repo), for pull-request mode (gitops.github). */
+  github?: string;
+  /** Env var holding the token for GitHub's API in pull-request mode; `tokenFromEnv` when absent. */
+  githubTokenFromEnv?: string;
 }
 
 export interface CommitContext {
@@ -206,10 +220,75 @@ export interface WriteOverlayBranchResult {
   pushedByOthers: BranchCommit[];
 }
 
-/** The overlay write of pull-request mode. Not part of SlipwayActivities until the workflows use it. */
+export interface ReadOverlayAtCommitInput extends ReadOverlayInput {
+  /** A commit of the branch (a merge commit): what Argo CD deploys from it. */
+  commit: string;
+}
+
+/** The overlay write of pull-request mode, and the read of what a merge put on the base. */
 export interface PullRequestWriteActivities {
   /** Writes, verifies and commits like writeOverlayImages, but pushes to the write's own branch, never to `git.branch`. */
   writeOverlayBranch(input: WriteOverlayInput): Promise<WriteOverlayBranchResult>;
+  /** The images the overlay sets at `commit`, in the order asked (a merge may hold what a person pushed to the branch). */
+  readOverlayAtCommit(input: ReadOverlayAtCommitInput): Promise<ReadOverlayResult>;
+}
+
+/** The pull request a preview is of: named in its commit messages and in the marker file of its folder. */
+export interface PreviewPullRequest {
+  app: string;
+  /** The pull request's number in the app's source repository (a positive whole number). */
+  number: number;
+}
+
+export interface WritePreviewOverlayInput {
+  /** The GitOps repository; `branch` is the one previews live on, created from `baseBranch` when it does not exist yet. */
+  git: GitTarget;
+  /** What a missing `git.branch` is created from; default the repository's default branch (its HEAD). */
+  baseBranch?: string;
+  /** The template overlay folder: its kustomization and the regular files next to it. */
+  template: string;
+  /** The preview's folder (`1.2/overlays/previews/pr-12`); apart from the template (neither inside the other). */
+  path: string;
+  /** The namespace every object of the preview is rendered into (a DNS-1123 label). */
+  namespace: string;
+  /** The pull request's images: each must have an entry in the template's `images:`. */
+  images: ImageSetting[];
+  context: PreviewPullRequest & {
+    /** The pull request's head commit (hex), whose images the preview runs. */
+    headSha: string;
+    /** The workflow writing it, for the audit trail (a `Slipway-Release` trailer). */
+    releaseId?: string;
+  };
+}
+
+export interface WritePreviewOverlayResult {
+  /** The branch head holding the preview: the new commit, or the head that already held exactly these files. */
+  commit: string;
+  /** False when the branch already held exactly these files at `path` (nothing was committed). */
+  changed: boolean;
+  /** The preview's folder as written (normalised). */
+  path: string;
+}
+
+export interface RemovePreviewOverlayInput {
+  git: GitTarget;
+  /** The preview's folder: removed only when its marker names this app and pull request. */
+  path: string;
+  context: PreviewPullRequest;
+}
+
+export interface RemovePreviewOverlayResult {
+  /** The branch head without the folder: the removal's commit, the head when there was nothing to remove, '' when the branch does not exist. */
+  commit: string;
+  changed: boolean;
+}
+
+/** Pull-request previews' overlays on the GitOps repository (activities/gitops/preview-write.ts). */
+export interface PreviewWriteActivities {
+  /** Writes (or brings up to date) the preview's folder from the template, checked by a render, in one commit; never forced. */
+  writePreviewOverlay(input: WritePreviewOverlayInput): Promise<WritePreviewOverlayResult>;
+  /** Removes the preview's folder in one commit; an absent folder or branch is success with nothing changed. */
+  removePreviewOverlay(input: RemovePreviewOverlayInput): Promise<RemovePreviewOverlayResult>;
 }
 
 // ---------------------------------------------------------------- argocd
@@ -360,6 +439,8 @@ export interface PullRequestChange {
   version?: string;
   overlay: string;
   images: ImageSetting[];
+  /** A rollback that undoes `sourceCommit` (a failed promotion's), rather than going back to it. */
+  undo?: boolean;
 }
 
 export interface OpenPullRequestInput extends GithubRepoRef {
@@ -393,11 +474,32 @@ export type PullRequestState =
   | { state: 'merged'; number: number; url: string; headSha: string; mergeCommit: string; mergedBy?: string; mergedAt?: string }
   | { state: 'closed'; number: number; url: string; headSha: string; closedBy?: string; closedAt?: string };
 
-/** Pull requests on the GitOps repository. Not part of SlipwayActivities until the workflows use them. */
+export interface MergePullRequestInput extends PullRequestStateInput {
+  /** The head Slipway wrote: GitHub merges only while the branch is still there (else 409, not merged). */
+  sha: string;
+  mergeMethod: 'merge' | 'squash' | 'rebase';
+}
+
+export type MergePullRequestResult =
+  | { merged: true; mergeCommit: string }
+  /** GitHub would not merge it now (reviews or checks required, a merge queue, the head moved): the wait goes on. */
+  | { merged: false; reason: string };
+
+export interface ClosePullRequestInput extends PullRequestStateInput {
+  /** Said on the pull request before it is closed (once, however often the step runs). */
+  comment: string;
+  /** Names the comment, so a retry finds it instead of saying it twice. */
+  marker: string;
+}
+
+/** Pull requests on the GitOps repository, for environments in pull-request mode. */
 export interface PullRequestActivities {
   /** Opens the pull request for head → base, or returns the one already there: one per head, never two. */
   openPullRequest(input: OpenPullRequestInput): Promise<OpenedPullRequest>;
   pullRequestState(input: PullRequestStateInput): Promise<PullRequestState>;
+  mergePullRequest(input: MergePullRequestInput): Promise<MergePullRequestResult>;
+  /** Comments and closes an open pull request; one merged or closed meanwhile is left as it is, and its state returned. */
+  closePullRequest(input: ClosePullRequestInput): Promise<PullRequestState>;
 }
 
 export interface BuildActivities {
@@ -725,7 +827,15 @@ export interface PolicySummary extends PolicyRef {
       tag: AppConfig['tag'];
       /** Which branch pushes start a release into which environment (the webhook's part of the policy). */
       triggers: AppConfig['triggers'];
-      environments: Array<{ name: string; approval?: { required: boolean; timeout: number }; freezeWindows: number; checks: number; backup: boolean }>;
+      environments: Array<{
+        name: string;
+        approval?: { required: boolean; timeout: number };
+        freezeWindows: number;
+        checks: number;
+        backup: boolean;
+        /** In pull-request mode: the GitOps repository (owner/repo) its pull requests are on, for the webhook to wake promotions with. */
+        pullRequests?: { repo: string };
+      }>;
     }
   >;
 }

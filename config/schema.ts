@@ -155,9 +155,24 @@ const notifyChannel = z.union([
  * a branch of its own and a PR is opened for it (`pull-request` takes every default).
  */
 const pullRequestMode = z.strictObject({
-  /** Ask GitHub to merge the PR by itself once its requirements are met. */
+  /**
+   * Slipway merges the PR itself (GitHub's merge API, at the head it wrote) once GitHub lets it:
+   * required reviews and checks still hold, and a base that takes changes through a merge queue
+   * is left to the queue. Without it a person merges.
+   */
   autoMerge: z.boolean().default(false),
   mergeMethod: z.enum(['merge', 'squash', 'rebase']).default('merge'),
+  /**
+   * How soon the promotion first asks GitHub what became of its PR when no webhook delivery said
+   * so (a lost delivery); each later look waits twice as long, up to 15 minutes.
+   */
+  poll: duration.prefault('1m'),
+  /**
+   * How a rollback reaches the base: through a rollback PR of its own (`pull-request`, also when
+   * absent), or pushed straight to it (`push`, where the branch protection lets Slipway bypass it
+   * so that a broken environment is not left waiting for a review).
+   */
+  rollback: z.enum(['pull-request', 'push']).default('pull-request'),
   labels: z.array(z.string().min(1).max(50)).default([]),
   /** GitHub logins and `org/team` slugs asked to review. */
   reviewers: z.array(z.string().regex(/^[A-Za-z0-9-]+(\/[\w.-]+)?$/, 'expected a GitHub login or org/team')).default([]),
@@ -397,6 +412,11 @@ export const configSchema = z.strictObject({
       tokenFromEnv: envVarName.optional(),
       /** The GitOps repository on GitHub (owner/repo), for pull-request mode; derived from an https://github.com/ url when absent. */
       github: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/repo').optional(),
+      /**
+       * The worker variable holding the token pull-request mode calls GitHub's API with (opening,
+       * merging, closing PRs); `tokenFromEnv` when absent. It needs pull requests: write.
+       */
+      githubTokenFromEnv: envVarName.optional(),
       author: z
         .strictObject({ name: z.string().min(1), email: z.string().min(3) })
         .default({ name: 'Slipway', email: 'slipway@localhost' }),
@@ -422,16 +442,17 @@ export const configSchema = z.strictObject({
     .prefault({}),
   apps: z.record(name, appSchema).refine((apps) => Object.keys(apps).length > 0, 'expected at least one app'),
 }).superRefine((config, ctx) => {
-  // A pull request is opened through GitHub's API: the repository must be known.
-  if (config.gitops.github) return;
+  // A pull request is opened through GitHub's API: the repository and a token for it must be known.
+  const missing = !config.gitops.github
+    ? 'the GitOps repository on GitHub: gitops.github: owner/repo (or an https://github.com/owner/repo url)'
+    : !(config.gitops.githubTokenFromEnv ?? config.gitops.tokenFromEnv)
+      ? "a token for GitHub's API: gitops.githubTokenFromEnv (or gitops.tokenFromEnv) naming the worker variable that holds it"
+      : undefined;
+  if (!missing) return;
   for (const [appName, app] of Object.entries(config.apps)) {
     app.environments.forEach((env, i) => {
       if (typeof env.write !== 'object') return;
-      ctx.addIssue({
-        code: 'custom',
-        path: ['apps', appName, 'environments', i, 'write'],
-        message: 'pull-request mode needs the GitOps repository on GitHub: gitops.github: owner/repo (or an https://github.com/owner/repo url)',
-      });
+      ctx.addIssue({ code: 'custom', path: ['apps', appName, 'environments', i, 'write'], message: `pull-request mode needs ${missing}` });
     });
   }
 });

@@ -10,10 +10,10 @@ import { defaultBackupActivities } from '../activities/backup/index.js';
 import { createBuildActivities } from '../activities/build/index.js';
 import { createCheckActivities } from '../activities/checks/index.js';
 import { createControlActivities } from '../activities/control/index.js';
-import { createGithubActivities } from '../activities/github/index.js';
-import { createGitopsActivities, isAncestor } from '../activities/gitops/index.js';
+import { createGithubActivities, createPullRequestActivities } from '../activities/github/index.js';
+import { createGitopsActivities, createPullRequestWriteActivities, isAncestor } from '../activities/gitops/index.js';
 import { createNotifyActivities } from '../activities/notify/index.js';
-import type { BackupActivities, SlipwayActivities } from '../activities/types.js';
+import type { BackupActivities, PullRequestActivities, PullRequestWriteActivities, SlipwayActivities } from '../activities/types.js';
 import type { TemporalSettings } from '../config/temporal.js';
 
 export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig {
@@ -30,9 +30,12 @@ export interface ActivityWiring {
   env?: NodeJS.ProcessEnv;
 }
 
-export function createActivities({ settings, kubeConfig, env = process.env }: ActivityWiring): SlipwayActivities & BackupActivities {
+export function createActivities({ settings, kubeConfig, env = process.env }: ActivityWiring): SlipwayActivities & BackupActivities & PullRequestActivities & PullRequestWriteActivities {
+  const gitTimeoutMs = gitTimeoutFromEnv(env);
   return {
-    ...createGitopsActivities({ gitTimeoutMs: gitTimeoutFromEnv(env) }),
+    ...createGitopsActivities({ gitTimeoutMs }),
+    ...createPullRequestWriteActivities({ gitTimeoutMs }),
+    ...createPullRequestActivities({ uiUrl: settings.uiUrl, namespace: settings.namespace }),
     ...createArgoActivities({ kubeConfig: kubeConfig ?? loadKubeConfig(env), isAncestor }),
     ...createGithubActivities(),
     ...createBuildActivities(),

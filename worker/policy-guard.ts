@@ -12,7 +12,10 @@ import type { SlipwayConfig } from '../config/schema.js';
 import { FailureType } from '../activities/types.js';
 
 /** One piece of wiring an activity call asks for, as a comparable key. */
-export type Wiring = { kind: 'git' | 'source' | 'command' | 'buildEnv' | 'notify' | 'database' | 'argocd' | 'http' | 'prometheus' | 'directPush'; key: string };
+export type Wiring = {
+  kind: 'git' | 'source' | 'command' | 'buildEnv' | 'notify' | 'database' | 'argocd' | 'http' | 'prometheus' | 'directPush' | 'branchWrite' | 'gitopsGithub' | 'pullRequestTarget' | 'pullRequestAsk';
+  key: string;
+};
 
 const gitKey = (g: { url: string; branch: string; tokenFromEnv?: string }) => `${g.url}#${g.branch}#${g.tokenFromEnv ?? ''}`;
 const sourceKey = (s: { repo: string; tokenFromEnv: string }) => `${s.repo.toLowerCase()}#${s.tokenFromEnv}`;
@@ -20,6 +23,15 @@ const argoKey = (a: { application: string; namespace: string }) => `${a.namespac
 const notifyKey = (c: unknown) => (typeof c === 'string' ? c : JSON.stringify(c));
 /** A Prometheus and the token variable sent to it: the policy's pair, so a call cannot send one check's token to another server. */
 const prometheusKey = (m: { prometheus?: unknown; tokenFromEnv?: unknown }) => JSON.stringify([String(m.prometheus), m.tokenFromEnv === undefined ? null : String(m.tokenFromEnv)]);
+/** A write straight to the base branch, by what it is: a rollback may be let through where a promotion is not (pull-request mode's `rollback: push`). */
+const directPushKey = (overlay: string, kind: unknown) => `${overlay}#${kind === 'rollback' ? 'rollback' : 'promote'}`;
+/** The GitOps repository's pull requests, and the token they are opened, read, merged and closed with. */
+const gitopsGithubKey = (p: { repo?: unknown; tokenFromEnv?: unknown }) => `${String(p.repo).toLowerCase()}#${String(p.tokenFromEnv)}`;
+/** Slipway's branches only (pullRequestBranch), into the GitOps branch only. */
+const PULL_REQUEST_HEAD = /^slipway\/[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/;
+const pullRequestTargetKey = (p: { head?: unknown; base?: unknown }) =>
+  JSON.stringify([PULL_REQUEST_HEAD.test(String(p.head)) ? 'slipway/<release>/<environment>' : String(p.head), String(p.base)]);
+
 /** One variable an app's build command is given: tied to the app and the command, so another app's list does not count. */
 const buildEnvKey = (app: string, command: string, name: string) => JSON.stringify([app, command, name]);
 
@@ -36,10 +48,20 @@ export function allowedWiring(config: SlipwayConfig): Set<string> {
     }
     for (const env of app.environments) {
       add({ kind: 'argocd', key: argoKey(env.argocd) });
-      // Pull-request mode (write:) has its write and PR activities, not yet the promotion's wait for
-      // the merge: until it has, its overlay takes no direct push, rather than a push the owner
-      // asked not to happen.
-      if (env.write === undefined || env.write === 'push') add({ kind: 'directPush', key: env.overlay });
+      // Pull-request mode (write:): the base branch takes this overlay only through a merged pull
+      // request, except a rollback where the policy lets rollbacks push (`rollback: push`).
+      if (env.write === undefined || env.write === 'push') {
+        add({ kind: 'directPush', key: directPushKey(env.overlay, 'promote') });
+        add({ kind: 'directPush', key: directPushKey(env.overlay, 'rollback') });
+      } else {
+        add({ kind: 'branchWrite', key: env.overlay });
+        if (env.write.pullRequest.rollback === 'push') add({ kind: 'directPush', key: directPushKey(env.overlay, 'rollback') });
+        const token = config.gitops.githubTokenFromEnv ?? config.gitops.tokenFromEnv;
+        if (config.gitops.github && token) add({ kind: 'gitopsGithub', key: gitopsGithubKey({ repo: config.gitops.github, tokenFromEnv: token }) });
+        add({ kind: 'pullRequestTarget', key: pullRequestTargetKey({ head: 'slipway/r/e', base: config.gitops.branch }) });
+        for (const label of env.write.pullRequest.labels) add({ kind: 'pullRequestAsk', key: `label:${label}` });
+        for (const reviewer of env.write.pullRequest.reviewers) add({ kind: 'pullRequestAsk', key: `reviewer:${reviewer}` });
+      }
       for (const channel of Array.isArray(env.notify) ? env.notify : [env.notify]) add({ kind: 'notify', key: notifyKey(channel) });
       for (const check of env.checks) if ('http' in check) add({ kind: 'http', key: check.http.url });
       for (const check of env.checks) if ('metric' in check) add({ kind: 'prometheus', key: prometheusKey(check.metric) });
@@ -61,8 +83,26 @@ export function wiringOf(activity: string, input: Input | undefined): Wiring[] {
     case 'writeOverlayImages':
       return [
         { kind: 'git', key: gitKey(input.git ?? {}) },
-        { kind: 'directPush', key: String(input.overlay) },
+        { kind: 'directPush', key: directPushKey(String(input.overlay), input.context?.kind) },
       ];
+    case 'writeOverlayBranch':
+      return [
+        { kind: 'git', key: gitKey(input.git ?? {}) },
+        { kind: 'branchWrite', key: String(input.overlay) },
+      ];
+    case 'readOverlayAtCommit':
+      return [{ kind: 'git', key: gitKey(input.git ?? {}) }];
+    case 'openPullRequest':
+      return [
+        { kind: 'gitopsGithub', key: gitopsGithubKey(input) },
+        { kind: 'pullRequestTarget', key: pullRequestTargetKey(input) },
+        ...(Array.isArray(input.labels) ? input.labels : input.labels === undefined ? [] : [null]).map((l: unknown) => ({ kind: 'pullRequestAsk' as const, key: `label:${String(l)}` })),
+        ...(Array.isArray(input.reviewers) ? input.reviewers : input.reviewers === undefined ? [] : [null]).map((r: unknown) => ({ kind: 'pullRequestAsk' as const, key: `reviewer:${String(r)}` })),
+      ];
+    case 'pullRequestState':
+    case 'mergePullRequest':
+    case 'closePullRequest':
+      return [{ kind: 'gitopsGithub', key: gitopsGithubKey(input) }];
     case 'refreshApplication':
       return [{ kind: 'argocd', key: argoKey(input.app ?? {}) }];
     case 'waitForHealthy':
@@ -111,7 +151,7 @@ export function refusedWiring(activity: string, input: Input | undefined, allowe
     .filter((w) => !allowed.has(`${w.kind}:${w.key}`))
     .map((w) =>
       w.kind === 'directPush'
-        ? `${activity}: overlay ${w.key} belongs to an environment in pull-request mode (write:), and promotions do not open pull requests yet: nothing was pushed (set write: push until they do)`
+        ? `${activity}: overlay ${w.key.slice(0, w.key.lastIndexOf('#'))} belongs to an environment in pull-request mode (write:), which takes ${w.key.endsWith('#rollback') ? 'rollbacks' : 'changes'} through pull requests only: nothing was pushed`
         : `${activity}: the ${WIRING_WORDS[w.kind]} it was given is not in the worker's policy`,
     );
 }
@@ -127,6 +167,10 @@ const WIRING_WORDS: Record<Wiring['kind'], string> = {
   http: 'check URL',
   prometheus: 'Prometheus (URL, token variable)',
   directPush: 'overlay pushed to directly',
+  branchWrite: 'overlay of an environment in pull-request mode',
+  gitopsGithub: 'GitOps repository on GitHub (repo, token variable)',
+  pullRequestTarget: "pull request's head and base (a Slipway branch into the GitOps branch)",
+  pullRequestAsk: 'label or reviewer (the environment\'s pullRequest labels and reviewers)',
 };
 
 /** Checks each call against every policy version the worker has read (releases may run under older ones). */

@@ -14,6 +14,8 @@ import type {
   GitopsActivities,
   NotificationEvent,
   NotifyActivities,
+  PullRequestActivities,
+  PullRequestWriteActivities,
 } from '../activities/types.js';
 import type { CheckConfig, EngineConfig, EnvironmentConfig } from '../config/schema.js';
 
@@ -83,7 +85,15 @@ export function metricCheckOptions(metric: Extract<CheckConfig, { metric: unknow
 
 export function stepActivities(engine: StepLimits) {
   return proxyActivities<
-    GitopsActivities & ArgoActivities & GithubActivities & ControlActivities & BuildActivities & CheckActivities & BackupActivities
+    GitopsActivities &
+      PullRequestWriteActivities &
+      PullRequestActivities &
+      ArgoActivities &
+      GithubActivities &
+      ControlActivities &
+      BuildActivities &
+      CheckActivities &
+      BackupActivities
   >(shortStepOptions(engine));
 }
 

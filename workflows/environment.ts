@@ -12,6 +12,7 @@ import {
   condition,
   continueAsNew,
   executeChild,
+  getExternalWorkflowHandle,
   isCancellation,
   patched,
   setCurrentDetails,
@@ -31,6 +32,7 @@ import * as messages from './messages.js';
 import { environmentPolicy } from './policy.js';
 import { describeFailure } from './failures.js';
 import { failedOutcome, promotion, promotionChild } from './promotion.js';
+import { supersedesInFlight } from './pull-request-merge.js';
 import { ReleaseMessenger } from './release-messenger.js';
 import { approvalDecision, recordApprovalWait, recordRequest } from './metrics.js';
 import type { EnvironmentPolicy } from '../activities/types.js';
@@ -72,6 +74,18 @@ const PATCH_PUSHED_TAG_NEVER_LOWER = 'environment-pushed-tag-never-lower-version
  * runs answered it as a duplicate.
  */
 const PATCH_LATER_RUN_ASKS_ANEW = 'environment-later-run-asks-anew';
+/**
+ * Pull-request mode: a newer request arriving while the promotion in flight waits for its pull
+ * request tells that promotion, which closes its pull request (unless merged) and ends
+ * superseded; the newer one then runs. A promotion that merged goes on. Older runs had no
+ * pull-request mode.
+ */
+const PATCH_SUPERSEDE_PULL_REQUEST = 'environment-newer-request-supersedes-pull-request';
+/**
+ * Pull-request mode: what the environment runs is what the merge held (a person may have pushed to
+ * the branch before merging), and the record says through which pull request it came.
+ */
+const PATCH_RECORD_MERGED_PULL_REQUEST = 'environment-records-merged-pull-request';
 /** The gate an override waits at when its environment has none of its own. */
 const OVERRIDE_APPROVAL = { required: true, timeout: 24 * 3_600_000, count: 1, fourEyes: true, channels: ['github', 'cli', 'ui'] as Array<'github' | 'cli' | 'ui'> };
 
@@ -82,6 +96,8 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
   const releases = new ReleaseMessenger(envName);
   let promotionsThisRun = 0;
   let inFlightScope: CancellationScope | undefined;
+  /** The promotion child in flight, and whether it goes through a pull request (and may be superseded while it waits). */
+  let inFlightPromotion: { workflowId: string; pullRequests: boolean } | undefined;
   let lastRequest: PromotionRequest | undefined;
   /** What the request in flight will be recorded with. */
   let facts: RecordFacts = {};
@@ -117,6 +133,13 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
     if (admission.kind === 'queued') {
       answer(admission.superseded);
       if (admission.behind) releases.progress(request, 'queued', `behind ${admission.behind.version ?? shortSha(admission.behind.commit)} (${admission.behind.replyTo})`);
+      const waiting = inFlightPromotion;
+      if (waiting?.pullRequests && admission.behind && supersedesInFlight(request, admission.behind) && patched(PATCH_SUPERSEDE_PULL_REQUEST)) {
+        // The promotion decides (merged already: it goes on); it may also have just finished.
+        void getExternalWorkflowHandle(waiting.workflowId)
+          .signal(messages.supersedePromotionSignal, { by: request.replyTo, build: buildLabel(request) })
+          .catch(() => undefined);
+      }
     }
   });
 
@@ -231,6 +254,7 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
     const workflowId = promotionWorkflowId(app, envName, head.commit, sequence);
     setGate(head, 'deploying', `promotion ${workflowId}`);
     inFlightScope = new CancellationScope();
+    inFlightPromotion = { workflowId, pullRequests: typeof env.write === 'object' };
     try {
       const result = await inFlightScope.run(() => executeChild(
           promotion,
@@ -240,7 +264,14 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
             images: ledger.current.images,
           }),
         ));
-      ledger.deployed(head, result.gitopsCommit, workflowNow());
+      const merge = result.pullRequest && patched(PATCH_RECORD_MERGED_PULL_REQUEST) ? result.pullRequest : undefined;
+      if (merge) {
+        facts.notes = [
+          ...(facts.notes ?? []),
+          `merged through pull request #${merge.number}${merge.mergedBy ? ` by ${merge.mergedBy}` : ''} (${merge.url})${merge.images ? `, with changes pushed to its branch` : ''}`,
+        ];
+      }
+      ledger.deployed(merge?.images ? { ...head, images: merge.images } : head, result.gitopsCommit, workflowNow());
       // An explicit request the policy let past a need for a person went through: a person chose what runs here now.
       if (ledger.attention && patched(PATCH_ROLLBACK_CONFLICT_NEEDS_PERSON)) {
         const resolution = ledger.resolve({
@@ -251,11 +282,18 @@ export async function environment(input: EnvironmentWorkflowInput): Promise<void
         }, workflowNow());
         if (resolution) facts.notes = [...(facts.notes ?? []), clearedNote(resolution)];
       }
-      return { outcome: 'promoted', gitopsCommit: result.gitopsCommit, previousImages: result.previousImages, alreadyDeployed: false };
+      return {
+        outcome: 'promoted',
+        gitopsCommit: result.gitopsCommit,
+        previousImages: result.previousImages,
+        alreadyDeployed: false,
+        ...(merge ? { pullRequest: { number: merge.number, url: merge.url, ...(merge.mergedBy ? { mergedBy: merge.mergedBy } : {}) }, ...(merge.images ? { images: merge.images } : {}) } : {}),
+      };
     } catch (err) {
       return isCancellation(err) || isWithdrawn() ? { outcome: 'cancelled' } : withRollbackFailure(failedOutcome(err), err);
     } finally {
       inFlightScope = undefined;
+      inFlightPromotion = undefined;
     }
   }
 

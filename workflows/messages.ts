@@ -30,3 +30,16 @@ export const rejectSignal = defineSignal<[ApprovalDecision]>('rejectBySignal');
 /** Clears an environment's need for a person (`slipway resolve`), recorded with who and why. */
 export const resolveAttentionUpdate = defineUpdate<AttentionResolution, [ResolveAttention]>('resolveAttention');
 export const resolveAttentionSignal = defineSignal<[ResolveAttention]>('resolveAttentionBySignal');
+
+// promotion workflow (pull-request mode)
+/**
+ * Something happened to a pull request of the promotion's repository (a signed webhook delivery).
+ * Only a wake-up: the promotion reads the pull request's state from GitHub itself, so whoever can
+ * signal cannot make it believe a merge that did not happen.
+ */
+export const pullRequestChangedSignal = defineSignal<[{ number?: number }]>('pullRequestChanged');
+/**
+ * From the environment workflow: a newer request for the environment arrived. A promotion still
+ * waiting for its pull request closes it, saying so, and ends superseded; one already merged goes on.
+ */
+export const supersedePromotionSignal = defineSignal<[{ by: string; build: string }]>('supersedePromotion');

@@ -42,13 +42,27 @@ import {
 import { workflowNow } from './clock.js';
 import { describeFailure } from './failures.js';
 import { promotionProgressSignal } from './messages.js';
+import { pullRequestChange, PullRequestWatch, type Merged, type PullRequestRoute } from './pull-request-merge.js';
 import type { EnvironmentPhase, PromotionOutcome, PromotionRequest, PromotionWorkflowInput } from './types.js';
 
 export interface PromotionResult {
   gitopsCommit: string;
   previousImages: ImageSetting[];
   changed: boolean;
+  /** Pull-request mode: the pull request whose merge deployed it, and the images the merge holds when they differ from the request's. */
+  pullRequest?: MergedPullRequest;
 }
+
+export interface MergedPullRequest {
+  number: number;
+  url: string;
+  mergedBy?: string;
+  /** Set when the merge holds other images than the promotion wrote (a person pushed to the branch): what was deployed. */
+  images?: ImageSetting[];
+}
+
+/** Failure types of a pull request that did not get merged: nothing reached the base, so there is nothing to roll back or announce. */
+const NOT_MERGED = new Set(['PullRequestClosed', 'PromotionSuperseded']);
 
 /** Details attached to a failed promotion, for the environment workflow and the release. */
 export interface PromotionFailureDetails {
@@ -145,39 +159,165 @@ export async function promotion({ request, running, sequence, epoch }: Promotion
   let writeLanded = false;
   // The rollback writes back whole entries, and only over what this promotion wrote (rollback-guard.ts).
   const guardedRollback = patched('promotion-rollback-exact-guarded');
-  try {
-    // Registered before the write: if the write lands and the worker dies before recording it,
-    // the rollback still restores the previous images (and is a no-op when nothing changed).
-    compensations.push(async () => {
-      tell('rolling-back', `writing back ${describeImages(before.images)}`);
-      const restored = await steps.writeOverlayImages.executeWithOptions(
-        { ...gitOptions, summary: `roll back ${env.overlay} to the previous images` },
-        [
-          {
-            git: request.git,
-            overlay: env.overlay,
-            images: before.images,
-            context: { ...commitContext('rollback'), undo: true, ...restoring(), ...step('compensation') },
-            ...(guardedRollback ? { exact: true, guard: { wrote: request.images, landed: writeLanded } } : {}),
-          },
-        ],
-      );
+  // Pull-request mode: the base takes the change only through a merged pull request (pull-request-merge.ts).
+  const route = pullRequestRoute(request);
+  const watch = route ? new PullRequestWatch(route, steps, shortStepOptions(request.engine), (detail) => tell('awaiting-merge', detail)) : undefined;
+  /** The pull request of this promotion, once opened; and its merge, once seen. */
+  let opened: { number: number; url: string } | undefined;
+  let merged: Merged | undefined;
+  /** What the environment runs once the gate passes: the images the overlay holds at the commit Argo CD deploys. */
+  let deployedImages = request.images;
+  /** Why the promotion ended, for the comment on a pull request it closes. */
+  let endedBecause = '';
+
+  /**
+   * Writes `images` back through the environment's rollback route: a pull request of its own,
+   * awaited like the promotion's (Slipway merges it with autoMerge), or a direct push where the
+   * policy says `rollback: push`. Then waits until healthy at the commit that holds it.
+   */
+  const rollBackThroughPullRequest = async (r: PullRequestRoute, wrote: ImageSetting[]) => {
+    tell('rolling-back', `writing back ${describeImages(before.images)}${r.options.rollback === 'push' ? '' : ' through a rollback pull request'}`);
+    const input = {
+      git: request.git,
+      overlay: env.overlay,
+      images: before.images,
+      context: { ...commitContext('rollback'), undo: true, ...restoring(), ...step('compensation') },
+      exact: true,
+      guard: { wrote, landed: true },
+    };
+    if (r.options.rollback === 'push') {
+      const restored = await steps.writeOverlayImages.executeWithOptions({ ...gitOptions, summary: `roll back ${env.overlay} to the previous images (rollback: push)` }, [input]);
       rollbackCommit = restored.commit;
       if (!restored.changed) return;
       await refresh(restored.commit, 'rollback');
       await waitHealthy(restored.commit, 'after rollback', before.images);
-    });
+      return;
+    }
+    const written = await steps.writeOverlayBranch.executeWithOptions({ ...gitOptions, summary: `write the previous images of ${env.overlay} on a rollback branch` }, [input]);
+    let commit = written.commit;
+    if (written.on === 'branch') {
+      const pr = await watch!.open(written, pullRequestChange({ app: request.app, environment: env.name, releaseId: request.replyTo, overlay: env.overlay }, { commit: request.commit, version: request.version }, 'rollback', before.images, true));
+      tell('rolling-back', `rollback pull request ${pr.url} waits for its merge`);
+      const outcome = await watch!.awaitMerge(pr, written.commit, false);
+      if (outcome.kind !== 'merged') {
+        const by = outcome.kind === 'closed' && outcome.state.closedBy ? ` by ${outcome.state.closedBy}` : '';
+        throw ApplicationFailure.create({ type: 'RollbackNotMerged', nonRetryable: true, message: `the rollback pull request ${pr.url} was closed without merging${by}; ${env.name} still runs the failed build` });
+      }
+      commit = outcome.state.mergeCommit;
+    } else if (!written.changed) {
+      rollbackCommit = written.commit;
+      return;
+    }
+    rollbackCommit = commit;
+    await refresh(commit, 'rollback');
+    await waitHealthy(commit, 'after rollback', before.images);
+  };
 
-    tell('deploying', `writing ${describeImages(request.images)} to ${env.overlay}`);
+  /** The promotion's write in pull-request mode: a branch, its pull request, the wait for the merge, and what the merge holds. */
+  const promoteThroughPullRequest = async (r: PullRequestRoute): Promise<{ commit: string; changed: boolean; pullRequest?: MergedPullRequest }> => {
+    tell('deploying', `writing ${describeImages(request.images)} to ${env.overlay} on a branch for a pull request`);
     await reportDeployment('in_progress', `deploying ${version}`);
-    const written = await steps.writeOverlayImages.executeWithOptions(
-      { ...gitOptions, summary: `write ${version} images to ${env.overlay}, commit and push` },
+    const written = await steps.writeOverlayBranch.executeWithOptions(
+      { ...gitOptions, summary: `write ${version} images to ${env.overlay} on a branch, commit and push it` },
       [{ git: request.git, overlay: env.overlay, images: request.images, context: { ...commitContext(request.kind), ...replacing(), ...step('write') } }],
     );
-    writeLanded = written.changed;
-    await refresh(written.commit, 'promote');
-    tell('waiting-health', `Argo CD ${env.argocd.application} Synced+Healthy at ${shortSha(written.commit)}`);
-    await waitHealthy(written.commit, `${version} in ${env.name}`, request.images);
+    if (written.on === 'base') {
+      // The base holds the write already (nothing to change, or an earlier attempt's pull request was merged).
+      writeLanded = written.changed || written.recovered;
+      return { commit: written.commit, changed: written.changed };
+    }
+    const pr = await watch!.open(written, pullRequestChange({ app: request.app, environment: env.name, releaseId: request.replyTo, overlay: env.overlay }, { commit: request.commit, version: request.version }, request.kind, request.images));
+    opened = { number: pr.number, url: pr.url };
+    const asked = pr.problems.length ? `; not granted: ${pr.problems.join('; ')}` : '';
+    tell('awaiting-merge', `${pr.url} (${written.branch} → ${written.base}) waits for its merge${r.options.autoMerge ? '; Slipway merges it once GitHub lets it' : ''}${asked}`);
+    const outcome = await watch!.awaitMerge(pr, written.commit, true);
+    if (outcome.kind === 'closed') {
+      const by = outcome.state.closedBy;
+      throw ApplicationFailure.create({
+        type: 'PullRequestClosed',
+        nonRetryable: true,
+        message: `pull request ${pr.url} was closed without merging${by ? ` by ${by}` : ''}; nothing reached ${written.base}`,
+        details: [{ closedBy: by ?? 'someone on GitHub', number: pr.number, url: pr.url }],
+      });
+    }
+    if (outcome.kind === 'superseded') {
+      throw ApplicationFailure.create({
+        type: 'PromotionSuperseded',
+        nonRetryable: true,
+        message: `superseded by ${outcome.by} (${outcome.build}) while pull request ${pr.url} waited; it was closed without merging`,
+        details: [{ by: outcome.by, number: pr.number, url: pr.url }],
+      });
+    }
+    merged = outcome.state;
+    writeLanded = true;
+    // A squash or a merge queue makes a commit Slipway did not write, and a person may have pushed
+    // to the branch: the gate waits on what the merge holds, and the environment records that.
+    const atMerge = await steps.readOverlayAtCommit.executeWithOptions(
+      { ...gitOptions, summary: `read ${env.overlay} at the merge commit ${shortSha(merged.mergeCommit)}` },
+      [{ git: request.git, overlay: env.overlay, imageNames: request.images.map((i) => i.name), commit: merged.mergeCommit }],
+    );
+    const changedOnBranch = !sameImages(atMerge.images, request.images);
+    if (changedOnBranch) deployedImages = atMerge.images;
+    tell('deploying', `merged #${pr.number}${merged.mergedBy ? ` by ${merged.mergedBy}` : ''} at ${shortSha(merged.mergeCommit)}${changedOnBranch ? `, with changes pushed to the branch: ${describeImages(atMerge.images)}` : ''}`);
+    return {
+      commit: merged.mergeCommit,
+      changed: true,
+      pullRequest: { number: pr.number, url: pr.url, ...(merged.mergedBy ? { mergedBy: merged.mergedBy } : {}), ...(changedOnBranch ? { images: atMerge.images } : {}) },
+    };
+  };
+
+  try {
+    let deployed: { commit: string; changed: boolean; pullRequest?: MergedPullRequest };
+    if (route) {
+      // Registered before the branch is written. A pull request not (known to be) merged is closed,
+      // saying why; one that was merged after all, or a write the base already held, is rolled back
+      // through the environment's rollback route.
+      compensations.push(async () => {
+        if (opened && !merged) {
+          const after = await watch!.withdraw(opened, `The promotion of ${request.app} ${version} to ${env.name} ended: ${endedBecause}`);
+          if (after.state !== 'merged') return;
+          merged = after;
+          writeLanded = true;
+        }
+        if (!writeLanded) return;
+        await rollBackThroughPullRequest(route, deployedImages);
+      });
+      deployed = await promoteThroughPullRequest(route);
+    } else {
+      // Registered before the write: if the write lands and the worker dies before recording it,
+      // the rollback still restores the previous images (and is a no-op when nothing changed).
+      compensations.push(async () => {
+        tell('rolling-back', `writing back ${describeImages(before.images)}`);
+        const restored = await steps.writeOverlayImages.executeWithOptions(
+          { ...gitOptions, summary: `roll back ${env.overlay} to the previous images` },
+          [
+            {
+              git: request.git,
+              overlay: env.overlay,
+              images: before.images,
+              context: { ...commitContext('rollback'), undo: true, ...restoring(), ...step('compensation') },
+              ...(guardedRollback ? { exact: true, guard: { wrote: request.images, landed: writeLanded } } : {}),
+            },
+          ],
+        );
+        rollbackCommit = restored.commit;
+        if (!restored.changed) return;
+        await refresh(restored.commit, 'rollback');
+        await waitHealthy(restored.commit, 'after rollback', before.images);
+      });
+
+      tell('deploying', `writing ${describeImages(request.images)} to ${env.overlay}`);
+      await reportDeployment('in_progress', `deploying ${version}`);
+      const written = await steps.writeOverlayImages.executeWithOptions(
+        { ...gitOptions, summary: `write ${version} images to ${env.overlay}, commit and push` },
+        [{ git: request.git, overlay: env.overlay, images: request.images, context: { ...commitContext(request.kind), ...replacing(), ...step('write') } }],
+      );
+      writeLanded = written.changed;
+      deployed = written;
+    }
+    await refresh(deployed.commit, 'promote');
+    tell('waiting-health', `Argo CD ${env.argocd.application} Synced+Healthy at ${shortSha(deployed.commit)}`);
+    await waitHealthy(deployed.commit, `${version} in ${env.name}`, deployedImages);
 
     for (const check of env.checks) {
       if ('soak' in check) {
@@ -232,15 +372,21 @@ export async function promotion({ request, running, sequence, epoch }: Promotion
       }
     }
 
-    tell('promoted', `${version} healthy in ${env.name} at ${shortSha(written.commit)}`);
+    tell('promoted', `${version} healthy in ${env.name} at ${shortSha(deployed.commit)}`);
     await reportDeployment('success', `${version} is live`);
     await announce('promoted', `${request.app} ${version} is live in ${env.name}`);
-    return { gitopsCommit: written.commit, previousImages: before.images, changed: written.changed };
+    return { gitopsCommit: deployed.commit, previousImages: before.images, changed: deployed.changed, ...(deployed.pullRequest ? { pullRequest: deployed.pullRequest } : {}) };
   } catch (err) {
     const failure = describeFailure(err);
     let rolledBack = true;
     let rollbackError: string | undefined;
     let rollbackFailureType: string | undefined;
+    endedBecause = isCancellation(err) ? 'it was cancelled' : failure.reason;
+    if (route && NOT_MERGED.has(failure.type)) {
+      // Closed or superseded: the pull request is closed already and nothing reached the base.
+      await CancellationScope.nonCancellable(() => reportDeployment('failure', failure.reason.slice(0, 140)));
+      throw ApplicationFailure.create({ type: failure.type, nonRetryable: true, message: `${env.name}: ${failure.reason}`, details: failure.details === undefined ? [] : [failure.details] });
+    }
     await CancellationScope.nonCancellable(async () => {
       for (const compensate of compensations.reverse()) {
         try {
@@ -306,6 +452,15 @@ export function promotionChild(
 /** A failed promotion as the environment records it: the reason and whether it was rolled back. */
 export function failedOutcome(err: unknown): PromotionOutcome {
   const failure = describeFailure(err);
+  // Pull-request mode: a pull request closed unmerged is a person's no; a newer request replaced it.
+  if (failure.type === 'PullRequestClosed') {
+    const closed = failure.details as { closedBy?: string } | undefined;
+    return { outcome: 'rejected', by: closed?.closedBy ?? 'someone on GitHub', reason: failure.reason };
+  }
+  if (failure.type === 'PromotionSuperseded') {
+    const by = (failure.details as { by?: string } | undefined)?.by;
+    if (by) return { outcome: 'superseded', by };
+  }
   const details = failure.details as PromotionFailureDetails | undefined;
   return {
     outcome: 'failed',
@@ -314,4 +469,20 @@ export function failedOutcome(err: unknown): PromotionOutcome {
     rolledBack: details?.rolledBack ?? false,
     rollbackCommit: details?.rollbackCommit,
   };
+}
+
+/**
+ * The pull-request route of an environment in pull-request mode (its policy's `write:`), or
+ * undefined for a direct push. Behind a marker: no earlier history took this path.
+ */
+function pullRequestRoute(request: PromotionRequest): PullRequestRoute | undefined {
+  const write = request.environment.write;
+  if (typeof write !== 'object' || !patched('promotion-pull-request-mode')) return undefined;
+  const repo = request.git.github;
+  const tokenFromEnv = request.git.githubTokenFromEnv ?? request.git.tokenFromEnv;
+  if (!repo || !tokenFromEnv) {
+    // The policy's own validation refuses this; a request from elsewhere is refused, not pushed.
+    throw ApplicationFailure.nonRetryable(`${request.environment.name} is in pull-request mode, but the GitOps repository on GitHub or its token variable is not known`, 'RequestRefused');
+  }
+  return { repo, tokenFromEnv, git: request.git, options: write.pullRequest };
 }

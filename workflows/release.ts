@@ -220,7 +220,13 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
 
       switch (reply.outcome) {
         case 'promoted':
-          Object.assign(progress, { phase: 'promoted', detail: reply.alreadyDeployed ? 'already running this build' : `at ${shortSha(reply.gitopsCommit)}`, since: workflowNow() });
+          Object.assign(progress, {
+            phase: 'promoted',
+            detail: reply.alreadyDeployed
+              ? 'already running this build'
+              : `at ${shortSha(reply.gitopsCommit)}${reply.pullRequest ? ` (merged #${reply.pullRequest.number}${reply.pullRequest.mergedBy ? ` by ${reply.pullRequest.mergedBy}` : ''}${reply.images ? ', with changes pushed to its branch' : ''})` : ''}`,
+            since: workflowNow(),
+          });
           done(env.name, reply.gitopsCommit);
           break;
         case 'superseded': {
@@ -379,7 +385,8 @@ export async function release(input: ReleaseInput): Promise<ReleaseResult> {
       environments: Object.fromEntries(
         status.environments.map((e) => {
           const r = replies.get(e.environment);
-          return [e.environment, { phase: e.phase, gitopsCommit: r?.outcome === 'promoted' ? r.gitopsCommit : undefined }];
+          const merged = r?.outcome === 'promoted' && r.pullRequest ? { pullRequest: r.pullRequest, ...(r.images ? { images: r.images } : {}) } : {};
+          return [e.environment, { phase: e.phase, gitopsCommit: r?.outcome === 'promoted' ? r.gitopsCommit : undefined, ...merged }];
         }),
       ),
     };

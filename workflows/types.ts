@@ -75,6 +75,8 @@ export type EnvironmentPhase =
   | 'frozen'
   | 'awaiting-approval'
   | 'deploying'
+  /** Pull-request mode: the overlay change waits in a pull request for its merge. */
+  | 'awaiting-merge'
   | 'waiting-health'
   | 'checking'
   | 'rolling-back'
@@ -122,11 +124,30 @@ export interface ReleaseResult {
   supersededBy?: string;
   /** The policy version the release ran under (absent for releases from before the worker owned it). */
   policy?: PolicyRef;
-  environments: Record<string, { gitopsCommit?: string; phase: EnvironmentPhase }>;
+  environments: Record<
+    string,
+    {
+      gitopsCommit?: string;
+      phase: EnvironmentPhase;
+      /** Pull-request mode: the pull request whose merge deployed the build. */
+      pullRequest?: { number: number; url: string; mergedBy?: string };
+      /** Set when the merge held other images than the build's (changes pushed to the branch): what was deployed. */
+      images?: ImageSetting[];
+    }
+  >;
 }
 
 export type PromotionOutcome =
-  | { outcome: 'promoted'; gitopsCommit: string; previousImages: ImageSetting[]; alreadyDeployed: boolean }
+  | {
+      outcome: 'promoted';
+      gitopsCommit: string;
+      previousImages: ImageSetting[];
+      alreadyDeployed: boolean;
+      /** Pull-request mode: the pull request whose merge deployed it. */
+      pullRequest?: { number: number; url: string; mergedBy?: string };
+      /** Set when the merge held other images than the request's (a person pushed to the branch): what runs there now. */
+      images?: ImageSetting[];
+    }
   | {
       outcome: 'failed';
       reason: string;

@@ -5,7 +5,7 @@
 import type { GithubActivities, PullRequestActivities } from '../types.js';
 import type { GithubClientOptions } from './client.js';
 import { reportDeployment } from './deployments.js';
-import { openPullRequest, pullRequestState, type PullRequestOptions } from './pull-request.js';
+import { closePullRequest, mergePullRequest, openPullRequest, pullRequestState, type PullRequestOptions } from './pull-request.js';
 import { createReleaseTag, nextVersion } from './tags.js';
 import { triggerBuild, type BuildPollingOptions } from './trigger-build.js';
 import { verifyApproval } from './verify-approval.js';
@@ -15,14 +15,13 @@ export { waitForRun, type RunSnapshot } from './run-wait.js';
 export { commentDecision, signatureMatches } from './verify-approval.js';
 export { existingPullRequest, pullRequestText, stateOf, whoClosed, type PullPayload, type PullRequestOptions } from './pull-request.js';
 
-/**
- * The pull-request activities, as their own instance: not among createGithubActivities' until the
- * workflows use them and the worker's policy guard checks the repository and token their calls name.
- */
+/** The pull-request activities of pull-request mode, on the GitOps repository. */
 export function createPullRequestActivities(opts: PullRequestOptions = {}): PullRequestActivities {
   return {
     openPullRequest: (input) => openPullRequest(input, opts),
     pullRequestState: (input) => pullRequestState(input, opts),
+    mergePullRequest: (input) => mergePullRequest(input, opts),
+    closePullRequest: (input) => closePullRequest(input, opts),
   };
 }
 

@@ -14,6 +14,9 @@ import type { ImageSetting } from '../../core/images.js';
 import { workflowUiUrl } from '../../core/links.js';
 import {
   FailureType,
+  type ClosePullRequestInput,
+  type MergePullRequestInput,
+  type MergePullRequestResult,
   type OpenedPullRequest,
   type OpenPullRequestInput,
   type PullRequestChange,
@@ -22,6 +25,7 @@ import {
 } from '../types.js';
 import { repoClient, type GithubClientOptions, type RepoClient } from './client.js';
 import { isStatus, scrub, toGithubFailure } from './failures.js';
+import { upsertComment } from './sticky-comment.js';
 
 export interface PullRequestOptions extends GithubClientOptions {
   /** The Temporal UI's address (SLIPWAY_UI_URL), for the release's link in the body; as the notifications use it. */
@@ -76,11 +80,17 @@ export function stateOf(pr: PullPayload): PullRequestState {
 /** Title and body of a write's pull request: what changes, from which build, which release, and where to watch it. */
 export function pullRequestText(change: PullRequestChange, releaseUrl: string | undefined): { title: string; body: string } {
   const build = `${shortSha(change.sourceCommit)}${change.version ? ` (${change.version})` : ''}`;
-  const title =
-    change.kind === 'rollback' ? `rollback ${change.app} in ${change.environment} to ${build}` : `promote ${change.app} to ${change.environment}: ${build}`;
+  const title = change.undo
+    ? `roll back ${change.app} in ${change.environment}: undo ${build}`
+    : change.kind === 'rollback'
+      ? `rollback ${change.app} in ${change.environment} to ${build}`
+      : `promote ${change.app} to ${change.environment}: ${build}`;
   const release = releaseUrl ? `[${code(change.releaseId)}](${releaseUrl}) (Temporal UI)` : code(change.releaseId);
+  const buildText = `build ${code(change.sourceCommit)}${change.version ? ` (${plain(change.version)})` : ''}`;
   const body = [
-    `${change.kind === 'rollback' ? 'Rolls back' : 'Promotes'} **${plain(change.app)}** in **${plain(change.environment)}** to build ${code(change.sourceCommit)}${change.version ? ` (${plain(change.version)})` : ''}.`,
+    change.undo
+      ? `Rolls back **${plain(change.app)}** in **${plain(change.environment)}**: ${buildText} failed there, and this writes back the images the overlay held before it.`
+      : `${change.kind === 'rollback' ? 'Rolls back' : 'Promotes'} **${plain(change.app)}** in **${plain(change.environment)}** to ${buildText}.`,
     '',
     `Overlay ${code(change.overlay)}:`,
     '',
@@ -139,14 +149,60 @@ export async function openPullRequest(input: OpenPullRequestInput, options: Pull
 }
 
 export async function pullRequestState(input: PullRequestStateInput, options: GithubClientOptions = {}): Promise<PullRequestState> {
-  const client = repoClient(input, options);
-  const where = `read pull request #${input.number} of ${input.repo}`;
-  try {
-    const { data } = await client.octokit.pulls.get({ owner: client.owner, repo: client.repo, pull_number: input.number });
-    const state = stateOf(data as unknown as PullPayload);
+  return withState(input, options, 'read', async (client, state) => {
     if (state.state !== 'closed') return state;
     const closedBy = await whoClosed(client, input.number);
     return closedBy ? { ...state, closedBy } : state;
+  });
+}
+
+/**
+ * Asks GitHub to merge the pull request at `sha`, the head Slipway wrote: a branch a person pushed
+ * to since is not merged by Slipway (409), nor one GitHub will not merge yet (405: reviews or
+ * checks required, or the base takes changes through a merge queue). Both leave the pull request
+ * open and are answered `merged: false` with GitHub's reason; the promotion waits on. A merge
+ * whose answer was lost is found merged by the retry (`pulls.get`), never merged twice.
+ */
+export async function mergePullRequest(input: MergePullRequestInput, options: GithubClientOptions = {}): Promise<MergePullRequestResult> {
+  return withState(input, options, 'merge', async (client, before, where) => {
+    if (before.state === 'merged') return { merged: true, mergeCommit: before.mergeCommit };
+    if (before.state === 'closed') return { merged: false, reason: `#${input.number} is closed` };
+    try {
+      const { data } = await client.octokit.pulls.merge({ owner: client.owner, repo: client.repo, pull_number: input.number, sha: input.sha, merge_method: input.mergeMethod });
+      return { merged: true, mergeCommit: data.sha };
+    } catch (err) {
+      if ([405, 409, 422].some((status) => isStatus(err, status))) return { merged: false, reason: toGithubFailure(err, where, client.token).message };
+      throw err;
+    }
+  });
+}
+
+/**
+ * Says why on the pull request, then closes it. The comment carries a hidden marker and is looked
+ * for first (upsertComment), so a retry (the close's answer lost) says it once. A pull request
+ * merged meanwhile is not closed: its state is returned, and the caller goes on with the merge.
+ */
+export async function closePullRequest(input: ClosePullRequestInput, options: GithubClientOptions = {}): Promise<PullRequestState> {
+  return withState(input, options, 'close', async (client, state) => {
+    if (state.state !== 'open') return state;
+    await upsertComment({ repo: input.repo, tokenFromEnv: input.tokenFromEnv, number: input.number, marker: input.marker, body: input.comment }, options);
+    const { data: closed } = await client.octokit.pulls.update({ owner: client.owner, repo: client.repo, pull_number: input.number, state: 'closed' });
+    return stateOf(closed as unknown as PullPayload);
+  });
+}
+
+/** Reads the pull request and hands its state to `act`; what fails is classified (404: PullRequestNotFound), the token scrubbed. */
+async function withState<T>(
+  input: PullRequestStateInput,
+  options: GithubClientOptions,
+  what: 'read' | 'merge' | 'close',
+  act: (client: RepoClient, state: PullRequestState, where: string) => Promise<T>,
+): Promise<T> {
+  const client = repoClient(input, options);
+  const where = `${what} pull request #${input.number} of ${input.repo}`;
+  try {
+    const { data } = await client.octokit.pulls.get({ owner: client.owner, repo: client.repo, pull_number: input.number });
+    return await act(client, stateOf(data as unknown as PullPayload), where);
   } catch (err) {
     throw classify(err, where, client.token, { 404: FailureType.PullRequestNotFound });
   }

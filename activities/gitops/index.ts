@@ -6,6 +6,8 @@ import type { GitopsActivities, PullRequestWriteActivities } from '../types.js';
 import { KeyedLock } from './keyed-lock.js';
 import type { GitopsOptions } from './options.js';
 import { writeOverlayBranch, type PullRequestModeOptions } from './pull-request-mode.js';
+import { createOverlayReader } from './read-at-revision.js';
+import { readOverlayAtCommit } from './read-merged.js';
 import { readOverlay } from './read-overlay.js';
 import { writeOverlay } from './write-overlay.js';
 
@@ -17,6 +19,7 @@ export { commitMessage } from './commit-message.js';
 export { createRedactor } from './redact.js';
 export { sweepAbandonedClones, DEFAULT_CLONE_ROOT } from './clone-root.js';
 export { pullRequestBranch, findOwnCommit, createPullRequestMode, type PullRequestModeOptions } from './pull-request-mode.js';
+export { createPreviewWriteActivities, PREVIEW_MARKER } from './preview-write.js';
 
 export function createGitopsActivities(options: GitopsOptions = {}): GitopsActivities {
   // One lock per instance: a worker registers one instance, so its writers queue instead of racing.
@@ -28,11 +31,15 @@ export function createGitopsActivities(options: GitopsOptions = {}): GitopsActiv
 }
 
 /**
- * The write of pull-request mode, as its own instance: not among createGitopsActivities' until the
- * workflows use it and the worker's policy guard checks the GitOps repository its calls name.
- * Its writes never push the base branch, so they need not queue behind the direct writes.
+ * The write of pull-request mode, as its own instance: its writes never push the base branch, so
+ * they need not queue behind the direct writes. `mirrors` is where the read at a merge commit
+ * keeps its bare mirror (the ancestry checks' folder by default, as the Argo CD wait reads).
  */
-export function createPullRequestWriteActivities(options: GitopsOptions & PullRequestModeOptions = {}): PullRequestWriteActivities {
+export function createPullRequestWriteActivities(options: GitopsOptions & PullRequestModeOptions & { mirrors?: string } = {}): PullRequestWriteActivities {
   const lock = new KeyedLock();
-  return { writeOverlayBranch: (input) => writeOverlayBranch(input, options, lock) };
+  const readAt = createOverlayReader({ ...(options.mirrors ? { cacheDir: options.mirrors } : {}), ...(options.gitTimeoutMs ? { timeoutMs: options.gitTimeoutMs } : {}), ...(options.env ? { env: options.env } : {}) });
+  return {
+    writeOverlayBranch: (input) => writeOverlayBranch(input, options, lock),
+    readOverlayAtCommit: (input) => readOverlayAtCommit(input, readAt),
+  };
 }

@@ -28,22 +28,27 @@ export type RenderResult = { ok: true } | { ok: false; output: string };
 
 /**
  * `kustomize build <dir>` with kustomize's defaults: no exec or Helm plugins, files only from
- * inside the kustomization's root. The rendered manifests are not needed, only whether it renders.
- * It runs without the worker's environment (which holds its tokens): an overlay is written by
- * whoever can push to the GitOps repository. A build that outlives the deadline is killed and
- * reported as an error (it may pass on retry).
+ * inside the kustomization's root. It runs without the worker's environment (which holds its
+ * tokens): an overlay is written by whoever can push to the GitOps repository. A build that
+ * outlives the deadline is killed and reported as an error (it may pass on retry). The manifests
+ * come back in `manifests` (within the runner's bound on what it reads).
  */
-export async function kustomizeBuild(binary: string, dir: string, timeoutMs: number): Promise<RenderResult> {
+export async function kustomizeRender(binary: string, dir: string, timeoutMs: number): Promise<{ ok: true; manifests: string } | { ok: false; output: string }> {
   const env: NodeJS.ProcessEnv = {};
   for (const name of ['PATH', 'HOME', 'TMPDIR']) if (process.env[name] !== undefined) env[name] = process.env[name];
   let result;
   try {
-    // Only whether it renders matters: stdout is read and dropped, within the runner's bound.
     result = await runProgram({ file: binary, args: ['build', dir], env, timeoutMs, heartbeatDetails: { kustomize: dir } });
   } catch (err) {
     throw new KustomizeNotFoundError((err as Error).message);
   }
-  if (result.end.kind === 'exited' && result.end.code === 0) return { ok: true };
+  if (result.end.kind === 'exited' && result.end.code === 0) return { ok: true, manifests: result.stdout };
   if (result.end.kind === 'exited') return { ok: false, output: result.stderr.trim() || `exit code ${result.end.code}` };
   throw new Error(`kustomize build ${dir} ${describeEnd(result.end, timeoutMs)}`);
+}
+
+/** Whether the overlay in `dir` renders (kustomizeRender; the manifests themselves are not needed). */
+export async function kustomizeBuild(binary: string, dir: string, timeoutMs: number): Promise<RenderResult> {
+  const rendered = await kustomizeRender(binary, dir, timeoutMs);
+  return rendered.ok ? { ok: true } : rendered;
 }

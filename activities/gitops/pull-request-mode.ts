@@ -20,14 +20,12 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { shortCommit } from './commit-message.js';
 import { FailureType, type BranchCommit, type CommitContext, type WriteOverlayBranchResult, type WriteOverlayInput } from '../types.js';
-import { classifyGitFailure } from './classify.js';
 import { InvalidGitopsInputError, StaleWriteError } from './failures.js';
-import { GitCommandError } from './git.js';
 import type { KeyedLock } from './keyed-lock.js';
 import type { GitopsOptions } from './options.js';
 import { fenceVerdict, parseStep, parseStepLog, type StepCommit } from './step-fence.js';
 import { writeOverlay } from './write-overlay.js';
-import type { PublishOutcome, WriteMode } from './write-mode.js';
+import { pushHeadTo, type PublishOutcome, type WriteMode } from './write-mode.js';
 import type { Workspace } from './workspace.js';
 
 /** Longest release part of a branch name; longer ids are cut and keep a hash of the whole id. */
@@ -90,7 +88,7 @@ export function createPullRequestMode(branch: string, options: PullRequestModeOp
       const mine = await workspace.git(['log', '-1', '--format=%B', 'HEAD']);
       const tip = await remoteTip(workspace, branch);
       if (tip === undefined) {
-        const pushed = await pushNew(workspace, branch);
+        const pushed = await pushHeadTo(workspace, branch);
         if (pushed.outcome === 'landed') landed = { commit: pushed.commit, head: pushed.commit, recovered: false, pushedByOthers: [] };
         return pushed;
       }
@@ -167,17 +165,6 @@ async function remoteTip(workspace: Workspace, branch: string): Promise<string |
   const out = await workspace.git(['ls-remote', '--heads', 'origin', `refs/heads/${branch}`]);
   const line = out.split('\n').map((l) => l.trim().split(/\s+/)).find(([, ref]) => ref === `refs/heads/${branch}`);
   return line?.[0];
-}
-
-/** Creates the branch at HEAD, never forced: if it appeared meanwhile, git refuses and the write tries again. */
-async function pushNew(workspace: Workspace, branch: string): Promise<PublishOutcome> {
-  try {
-    await workspace.git(['push', '--porcelain', '--no-verify', 'origin', `HEAD:refs/heads/${branch}`]);
-  } catch (err) {
-    if (err instanceof GitCommandError && classifyGitFailure(err.output) === 'conflict') return { outcome: 'conflict', detail: err.output };
-    throw err;
-  }
-  return { outcome: 'landed', commit: await workspace.head() };
 }
 
 const RECORD = '%x1e%H%x1f%an <%ae>%x1f%s%x1f%B';

@@ -7,6 +7,17 @@ import { classifyGitFailure } from './classify.js';
 import { GitCommandError } from './git.js';
 import type { Workspace } from './workspace.js';
 
+/** Pushes HEAD to `branch` of origin, never forced: creating it when absent; refused ('conflict') when it moved or appeared meanwhile. */
+export async function pushHeadTo(workspace: Pick<Workspace, 'git' | 'head'>, branch: string): Promise<PublishOutcome> {
+  try {
+    await workspace.git(['push', '--porcelain', '--no-verify', 'origin', `HEAD:refs/heads/${branch}`]);
+  } catch (err) {
+    if (err instanceof GitCommandError && classifyGitFailure(err.output) === 'conflict') return { outcome: 'conflict', detail: err.output };
+    throw err;
+  }
+  return { outcome: 'landed', commit: await workspace.head() };
+}
+
 export type PublishOutcome = { outcome: 'landed'; commit: string } | { outcome: 'conflict'; detail: string };
 
 export interface WriteMode {

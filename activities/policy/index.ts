@@ -75,6 +75,7 @@ export function summarize(policy: { version: string; source: string; commit?: st
             freezeWindows: e.freeze.length,
             checks: e.checks.length,
             backup: Boolean(e.backup),
+            ...(typeof e.write === 'object' && policy.config.gitops.github ? { pullRequests: { repo: policy.config.gitops.github } } : {}),
           })),
         },
       ]),

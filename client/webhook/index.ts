@@ -5,3 +5,5 @@ export { decidePush, releaseVersion, withoutOwnTags, PayloadError, type BranchRe
 export { decideComment, githubAnswer, replyText, type CommentDecision, type CommentEvent, type CommentTarget, type DecisionOutcome } from './comment-command.js';
 export { relayComment, sendDecisionViaTemporal, type SendDecision } from './approval-relay.js';
 export { createGithubClient, githubFromEnv } from './github.js';
+export { decidePullRequestEvent, PULL_REQUEST_EVENTS, type PullRequestDecision, type WakeTarget } from './pull-request-event.js';
+export { wakePromotionsViaTemporal, type WakePromotions } from './wake-promotions.js';

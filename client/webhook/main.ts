@@ -13,6 +13,7 @@ import { sendDecisionViaTemporal } from './approval-relay.js';
 import { githubFromEnv } from './github.js';
 import { createWebhookServer, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS } from './server.js';
 import { createdTagViaTemporal, startReleaseViaTemporal } from './start-release.js';
+import { wakePromotionsViaTemporal } from './wake-promotions.js';
 
 async function main(): Promise<void> {
   const secret = process.env.SLIPWAY_WEBHOOK_SECRET;
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
     startRelease: startReleaseViaTemporal(client, settings.taskQueue),
     createdTag: createdTagViaTemporal(client),
     sendDecision: sendDecisionViaTemporal(client),
+    wakePromotions: wakePromotionsViaTemporal(client),
     ...(github ? { github } : {}),
     maxConnections,
     maxBodyBytes,

@@ -4,7 +4,9 @@
  * - `push`: a created release tag starts that tag's production promotion, a push to a triggering
  *   branch starts a release of that commit into its environment (see tag-push.ts);
  * - `issue_comment`, `commit_comment`: `/slipway approve|reject <environment>` is relayed to the
- *   environment workflow and answered on GitHub (see comment-command.ts, approval-relay.ts).
+ *   environment workflow and answered on GitHub (see comment-command.ts, approval-relay.ts);
+ * - `pull_request`, `merge_group` on the GitOps repository: the promotions waiting on a pull
+ *   request of that environment are woken to look at it (see pull-request-event.ts).
  * Answers: 202 started or relayed, 200 already started (a duplicate delivery), 202 ignored (with the
  * reason), 400 malformed, 401 bad signature, 413 too large, 503 Temporal or GitHub unreachable, or
  * the server at its connection cap.
@@ -21,9 +23,11 @@ import { Webhooks } from '@octokit/webhooks';
 import type { PolicySummary } from '../../activities/types.js';
 import { relayComment, type SendDecision } from './approval-relay.js';
 import { COMMENT_EVENTS, decideComment, type CommentEvent } from './comment-command.js';
+import { decidePullRequestEvent, PULL_REQUEST_EVENTS } from './pull-request-event.js';
 import { BodyTooLargeError, readBody } from './read-body.js';
 import type { StartRelease } from './start-release.js';
 import { decidePush, PayloadError, withoutOwnTags, type CreatedTagLookup } from './tag-push.js';
+import type { WakePromotions } from './wake-promotions.js';
 
 export interface WebhookServerOptions {
   /** The webhook secret configured on GitHub (SLIPWAY_WEBHOOK_SECRET). */
@@ -35,6 +39,8 @@ export interface WebhookServerOptions {
   createdTag: CreatedTagLookup;
   /** Sends an approval or rejection from a comment to an environment workflow. */
   sendDecision: SendDecision;
+  /** Wakes promotions waiting on a pull request (pull-request mode); without it such deliveries are ignored, saying why. */
+  wakePromotions?: WakePromotions;
   /** GitHub, to read pull requests and answer comments; without it comment commands are ignored, saying why. */
   github?: Octokit;
   /**
@@ -92,7 +98,9 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
     };
     if (event === 'ping') return reply(res, 200, { ok: true, event });
     const isComment = event !== undefined && COMMENT_EVENTS.includes(event);
-    if (event !== 'push' && !isComment) return ignored(`event ${event ?? '(none)'}`);
+    const isPullRequest = event !== undefined && PULL_REQUEST_EVENTS.includes(event);
+    if (event !== 'push' && !isComment && !isPullRequest) return ignored(`event ${event ?? '(none)'}`);
+    if (isPullRequest && !options.wakePromotions) return ignored('pull-request deliveries are off: the webhook was started without Temporal to wake promotions with');
     if (isComment && !options.github) return ignored('comment commands are off: the webhook has no GITHUB_TOKEN to read pull requests and answer with');
 
     let payload: unknown;
@@ -107,6 +115,25 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
     } catch (err) {
       log(JSON.stringify({ webhook: 'failed', delivery, error: err instanceof Error ? err.message : String(err) }));
       return reply(res, 503, { error: 'cannot read the pipeline policy from a worker; redeliver later' });
+    }
+
+    if (isPullRequest) {
+      let decision;
+      try {
+        decision = decidePullRequestEvent(event!, payload, policy);
+      } catch (err) {
+        if (err instanceof PayloadError) return reply(res, 400, { error: err.message });
+        throw err;
+      }
+      if (decision.action === 'ignore') return ignored(decision.reason);
+      try {
+        const woken = await options.wakePromotions!(decision.targets, decision.number);
+        log(JSON.stringify({ webhook: 'woken', delivery, event, repo: decision.repo, number: decision.number, promotions: woken }));
+        return reply(res, 202, { woken });
+      } catch (err) {
+        log(JSON.stringify({ webhook: 'failed', delivery, error: err instanceof Error ? err.message : String(err) }));
+        return reply(res, 503, { error: 'could not reach Temporal to wake the promotions; redeliver later' });
+      }
     }
 
     if (isComment) {

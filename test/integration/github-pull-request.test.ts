@@ -23,6 +23,7 @@ import { createPullRequestActivities, whoClosed } from '../../activities/github/
 import { FailureType, type OpenPullRequestInput, type PullRequestChange } from '../../activities/types.js';
 import { githubOpenApiSpec, startPrism, type PrismMock } from '../../infra/github-mock/prism.js';
 import { failureOf } from '../support/failures.js';
+import { startFront } from '../support/http-front.js';
 
 const TOKEN = 'ghp_slipwayPullRequestToken0123456789';
 const repo = { repo: 'octocat/Hello-World', tokenFromEnv: 'SLIPWAY_TEST_GH_PR_TOKEN' };
@@ -82,41 +83,34 @@ function teamTypeDefectOnly(body: unknown): boolean {
 
 /** In front of the recording proxy: everything goes to Prism; an answer refused for the example's defect only is the example, fixed. */
 async function exampleFront(upstream: string): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
-    void (async () => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([h]) => !['host', 'connection', 'content-length'].includes(h))) as Record<string, string>;
-      const answer = await fetch(`${upstream}${req.url}`, { method: req.method, headers, ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {}) });
-      const text = await answer.text();
-      const path = new URL(req.url ?? '/', 'http://front').pathname;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        parsed = undefined;
-      }
-      if (teamTypeDefectOnly(parsed)) {
-        const [status, body] = /\/pulls$/.test(path) ? (req.method === 'POST' ? [201, EXAMPLE_PULL] : [200, EXAMPLE_LIST]) : [200, EXAMPLE_PULL];
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(body));
-        return;
-      }
-      const nested = parsed as { value?: { number?: unknown }; number?: unknown } | undefined;
-      if (req.method === 'GET' && /\/issues\/\d+$/.test(path) && answer.status === 200 && nested?.number === undefined && typeof nested?.value?.number === 'number') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(nested.value));
-        return;
-      }
-      res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
-      res.end(text);
-    })().catch((err: Error) => {
-      res.writeHead(502, { 'content-type': 'text/plain' });
-      res.end(`front to Prism failed: ${err.message}`);
-    });
+  return startFront('front to Prism', async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const headers = Object.fromEntries(Object.entries(req.headers).filter(([h]) => !['host', 'connection', 'content-length'].includes(h))) as Record<string, string>;
+    const answer = await fetch(`${upstream}${req.url}`, { method: req.method, headers, ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {}) });
+    const text = await answer.text();
+    const path = new URL(req.url ?? '/', 'http://front').pathname;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (teamTypeDefectOnly(parsed)) {
+      const [status, body] = /\/pulls$/.test(path) ? (req.method === 'POST' ? [201, EXAMPLE_PULL] : [200, EXAMPLE_LIST]) : [200, EXAMPLE_PULL];
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+      return;
+    }
+    const nested = parsed as { value?: { number?: unknown }; number?: unknown } | undefined;
+    if (req.method === 'GET' && /\/issues\/\d+$/.test(path) && answer.status === 200 && nested?.number === undefined && typeof nested?.value?.number === 'number') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(nested.value));
+      return;
+    }
+    res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+    res.end(text);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
 }
 
 const calls = () => mock.requests.map((r) => `${r.method} ${r.path}`);
@@ -231,6 +225,39 @@ describe('whoClosed', () => {
     mock.setPrefer(({ path }) => (path.endsWith('/issues/1347') ? 'code=404' : undefined));
     expect(await whoClosed(repoClient(repo, { baseUrl: front.url }), 1347)).toBe('octocat');
     expect(calls()).toEqual([`GET ${repoPath}/issues/1347`, `GET ${repoPath}/issues/1347/events`]);
+  });
+});
+
+describe('mergePullRequest', () => {
+  const merge = { ...repo, number: 1347, sha: '6dcb09b5b57875f334f61aebed695e2e4193db5e', mergeMethod: 'squash' as const };
+
+  it('merges an open pull request at the head Slipway wrote, with the merge method', async () => {
+    const merged = await github.mergePullRequest(merge);
+    expect(merged).toEqual({ merged: true, mergeCommit: expect.stringMatching(/^[0-9a-f]{40}$/) });
+    expect(calls()).toEqual([`GET ${repoPath}/pulls/1347`, `PUT ${repoPath}/pulls/1347/merge`]);
+    expect(mock.requests[1]!.body).toEqual({ sha: merge.sha, merge_method: 'squash' });
+  });
+
+  it("GitHub's not mergeable (405) and head moved (409) leave it open: merged false with GitHub's reason, no failure", async () => {
+    for (const code of ['405', '409']) {
+      mock.clear();
+      mock.setPrefer(({ method }) => (method === 'PUT' ? `code=${code}` : undefined));
+      const answer = await github.mergePullRequest(merge);
+      expect(answer.merged).toBe(false);
+      expect(answer.merged === false && answer.reason).toContain(`GitHub answered ${code}`);
+    }
+  });
+});
+
+describe('closePullRequest', () => {
+  const close = { ...repo, number: 1347, marker: 'superseded', comment: 'Superseded by a newer release.' };
+
+  it('says why once (a comment with its marker), then closes the open pull request', async () => {
+    const state = await github.closePullRequest(close);
+    expect(state).toMatchObject({ number: 1347 });
+    expect(calls()).toEqual([`GET ${repoPath}/pulls/1347`, `GET ${repoPath}/issues/1347/comments`, `POST ${repoPath}/issues/1347/comments`, `PATCH ${repoPath}/pulls/1347`]);
+    expect((mock.requests[2]!.body as { body: string }).body).toBe('Superseded by a newer release.\n\n<!-- slipway:superseded -->');
+    expect(mock.requests[3]!.body).toEqual({ state: 'closed' });
   });
 });
 

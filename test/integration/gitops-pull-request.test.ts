@@ -7,7 +7,7 @@
  * to main is refused by it.
  */
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +16,7 @@ import { createGitopsActivities, createPullRequestWriteActivities, pullRequestBr
 import { FailureType, type CommitContext, type WriteOverlayInput } from '../../activities/types.js';
 import { seedGitopsRepo, type SeededRepo } from '../../infra/examples/seed-repo.js';
 import { failureOf } from '../support/failures.js';
+import { protectMain } from '../support/protected-repo.js';
 
 const run = promisify(execFile);
 const IMAGES = ['todoapp/frontend', 'todoapp/backend', 'todoapp/backend-todos', 'todoapp/broadcaster'];
@@ -36,12 +37,7 @@ let repoCount = 0;
 /** The example GitOps repository, with `main` protected by a pre-receive hook once it is seeded. */
 async function protectedRepo(): Promise<SeededRepo> {
   const repo = await seedGitopsRepo(root, { name: `protected-${++repoCount}.git` });
-  const hook = join(repo.barePath, 'hooks', 'pre-receive');
-  await writeFile(
-    hook,
-    ['#!/bin/sh', 'while read old new ref; do', '  if [ "$ref" = "refs/heads/main" ]; then', '    echo "protected branch: main takes changes through pull requests only" >&2', '    exit 1', '  fi', 'done', 'exit 0', ''].join('\n'),
-  );
-  await chmod(hook, 0o755);
+  protectMain(repo.barePath);
   return repo;
 }
 

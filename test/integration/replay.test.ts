@@ -4,13 +4,14 @@
  * wave; v2: the worker owns the policy; v3: fenced writes, the newer release wins, matched replies,
  * guarded rollbacks, environments that need a person, releases that notice a gone environment,
  * flagged and overdue backups; v4: tags that cannot go backwards, verification on a scratch
- * server, metric checks). Workflows of every version may still be running in users'
+ * server, metric checks; v5: pull-request mode — merged, closed, superseded, rolled back
+ * through a rollback pull request). Workflows of every version may still be running in users'
  * clusters, so a change that would break any of them — a reordered step, a new activity without
  * `patched()` — fails here with a non-determinism error. When a change alters the commands a
  * workflow issues, keep the folders as they are and add one for the new version, recorded with
  * `npx vitest run test/integration/release-workflow.test.ts test/integration/backup.test.ts`
  * (and the environment-order, environment-attention, release-environment-gone,
- * approval-request-delivery, backup-pg-versions and metric-checks tests for the paths they take; they land in test-output/histories/).
+ * approval-request-delivery, backup-pg-versions, metric-checks and promotion-pull-request tests for the paths they take; they land in test-output/histories/).
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,7 +39,7 @@ describe('replay of recorded histories', () => {
   });
 
   it('keeps the histories of every version so far', () => {
-    expect(versions).toEqual(expect.arrayContaining(['v1', 'v2', 'v3', 'v4']));
+    expect(versions).toEqual(expect.arrayContaining(['v1', 'v2', 'v3', 'v4', 'v5']));
   });
 
   it.each(files)('%s replays without non-determinism', async (file) => {

@@ -34,3 +34,13 @@ export async function failureOf(promise: Promise<unknown>): Promise<ApplicationF
   expect(err).toBeInstanceOf(ApplicationFailure);
   return err as ApplicationFailure;
 }
+
+/** What a workflow that must fail says: its whole cause chain in one line (WorkflowFailedError <- … <- ApplicationFailure). */
+export async function failureTextOf(result: Promise<unknown>): Promise<string> {
+  const err = await result.then(
+    () => new Error('expected the workflow to fail, and it succeeded'),
+    (e: unknown) => e,
+  );
+  expect((err as Error).name).toBe('WorkflowFailedError');
+  return failureChain(err).map((f) => f.message).join(' <- ');
+}

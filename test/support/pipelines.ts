@@ -107,3 +107,19 @@ export async function eventually<T>(probe: () => Promise<T>, predicate: (value: 
   }
   throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(last)}${lastError ? `; last error: ${String(lastError)}` : ''}`);
 }
+
+/**
+ * The policy entry (under `apps:`) of an app whose one environment, production, is in
+ * pull-request mode with `write` (its YAML flow mapping), for pull-request mode's tests.
+ */
+export function pullRequestAppYaml(app: string, o: { images: string[]; overlay: string; application: string; write: string; timeout?: string }): string {
+  return `  ${app}:
+    images: [${o.images.join(', ')}]
+    build: none
+    environments:
+      - name: production
+        overlay: ${o.overlay}
+        argocd: { application: ${o.application}, namespace: argocd${o.timeout ? `, timeout: ${o.timeout}` : ''} }
+        notify: log
+        write: ${o.write}`;
+}

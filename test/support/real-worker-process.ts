@@ -8,15 +8,17 @@
  * for leftovers), MIRROR_DIR (the ancestry and overlay-reading mirrors, shared by the test's
  * workers as by workers on one machine). With PUSH_PAUSE_MS set, before each push it prints
  * `pushing <commit>` and waits a random 0..PUSH_PAUSE_MS ms (seeded by PUSH_SEED), so a test can
- * kill it right at a push. Prints `swept <n>` (clone folders of dead workers it removed) and then
- * `ready` once polling.
+ * kill it right at a push. Pull-request mode's activities call GitHub at GITHUB_API_URL (a test's
+ * Prism-validated GitHub) with the token of the variable the policy names. Prints `swept <n>` (clone
+ * folders of dead workers it removed) and then `ready` once polling.
  */
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createArgoActivities } from '../../activities/argocd/index.js';
 import { runProgram } from '../../activities/bounded-process.js';
 import { createControlActivities } from '../../activities/control/index.js';
-import { createAncestryChecker, createGitopsActivities, sweepAbandonedClones } from '../../activities/gitops/index.js';
+import { createPullRequestActivities } from '../../activities/github/index.js';
+import { createAncestryChecker, createGitopsActivities, createPullRequestWriteActivities, sweepAbandonedClones } from '../../activities/gitops/index.js';
 import { createOverlayReader } from '../../activities/gitops/read-at-revision.js';
 import { createNotifyActivities } from '../../activities/notify/index.js';
 import { PolicyStore } from '../../activities/policy/index.js';
@@ -52,6 +54,8 @@ const worker = await createSlipwayWorker({
       clones: { root: cloneRoot },
       beforePush: pauseMs > 0 ? announcePush : undefined,
     }),
+    ...createPullRequestWriteActivities({ clones: { root: cloneRoot }, mirrors, beforePush: pauseMs > 0 ? announcePush : undefined }),
+    ...createPullRequestActivities(),
     ...createArgoActivities({ kubeConfig, isAncestor: createAncestryChecker({ cacheDir: mirrors }), readOverlayAt: createOverlayReader({ cacheDir: mirrors }) }),
     ...createControlActivities(),
     ...createNotifyActivities(),

@@ -16,6 +16,34 @@ const all = require('@octokit/webhooks-examples') as WebhookExamples[];
 const pushExamples = all.find((e) => e.name === 'push')!.examples;
 const issueCommentExamples = all.find((e) => e.name === 'issue_comment')!.examples;
 const commitCommentExamples = all.find((e) => e.name === 'commit_comment')!.examples;
+const pullRequestExamples = all.find((e) => e.name === 'pull_request')!.examples;
+const mergeGroupExamples = all.find((e) => e.name === 'merge_group')!.examples;
+
+/**
+ * GitHub's example `pull_request` delivery of `action` (Codertocat/Hello-World), made to be about
+ * pull request `number` of `repo` from `head`; `merged` for a closed one that was merged.
+ */
+export function pullRequestPayload(
+  action: 'opened' | 'closed' | 'synchronize' | 'reopened',
+  options: { number: number; head: string; repo?: string; merged?: boolean; headRepo?: string },
+): Record<string, unknown> {
+  const example = structuredClone(pullRequestExamples.find((e) => e.action === action)!) as Record<string, any>;
+  const repo = options.repo ?? example.repository.full_name;
+  const [owner, name] = repo.split('/');
+  example.number = options.number;
+  example.repository = { ...example.repository, full_name: repo, name, owner: { ...example.repository.owner, login: owner } };
+  example.pull_request.number = options.number;
+  example.pull_request.head = { ...example.pull_request.head, ref: options.head, repo: { ...example.pull_request.head.repo, full_name: options.headRepo ?? repo } };
+  if (action === 'closed') example.pull_request.merged = options.merged ?? false;
+  return example;
+}
+
+/** GitHub's example `merge_group` delivery, on `repo`. */
+export function mergeGroupPayload(repo: string): Record<string, unknown> {
+  const example = structuredClone(mergeGroupExamples[0]!) as Record<string, any>;
+  example.repository = { ...example.repository, full_name: repo };
+  return example;
+}
 
 /** GitHub's example of a created tag (`refs/tags/simple-tag` in Codertocat/Hello-World). */
 export function tagPushPayload(tag: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {

@@ -1,6 +1,7 @@
 /**
- * Starting and killing worker processes (test/support/worker-process.ts) for fault tests: each
- * acts on a FakeWorld and can be SIGKILLed; a test starts a new one to take over.
+ * Starting and killing worker processes for fault tests: test/support/worker-process.ts acts on a
+ * FakeWorld; `script: 'test/support/real-worker-process.ts'` runs the real activities. Each can be
+ * SIGKILLed; a test starts a new one to take over.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
@@ -11,13 +12,17 @@ export interface WorkerProcessEnv {
   workflowBundle: string;
   /** The worker's policy file. */
   policyFile: string;
-  /** More environment (SLIPWAY_WORKER_* for a versioned worker). */
+  /** More environment (SLIPWAY_WORKER_* for a versioned worker; KUBECONFIG, CLONE_ROOT… for the real one). */
   extra?: Record<string, string>;
+  /** The worker program (default: the FakeWorld's). */
+  script?: string;
+  /** Each line the worker prints (`pushing <commit>` from the real one before a push). */
+  onLine?: (line: string) => void;
 }
 
 /** Spawns a worker process and resolves once it polls; rejects if it exits first. */
 export function startWorkerProcess(env: WorkerProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/worker-process.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', env.script ?? 'test/support/worker-process.ts'], {
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: env.temporalAddress,
@@ -31,7 +36,9 @@ export function startWorkerProcess(env: WorkerProcessEnv): Promise<ChildProcess>
   });
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) resolve(child);
+      const text = chunk.toString();
+      if (env.onLine) for (const line of text.split('\n').filter(Boolean)) env.onLine(line);
+      if (text.includes('ready')) resolve(child);
     });
     child.once('exit', (code, signal) => reject(new Error(`worker process exited early with ${signal ?? code}`)));
   });

@@ -18,7 +18,7 @@ apps:
         argocd: { application: todoapp-production }
 ${write === undefined ? '' : `        write: ${write}\n`}`;
 
-const GITHUB_URL = 'gitops: { url: "https://github.com/org/gitops.git" }';
+const GITHUB_URL = 'gitops: { url: "https://github.com/org/gitops.git", tokenFromEnv: GITOPS_TOKEN }';
 
 function problemsOf(text: string): ConfigError {
   try {
@@ -39,19 +39,19 @@ describe('write mode in slipway.yaml', () => {
   });
 
   it('fills the pull-request defaults for `pull-request` and for an empty pullRequest', () => {
-    const defaults = { pullRequest: { autoMerge: false, mergeMethod: 'merge', labels: [], reviewers: [] } };
+    const defaults = { pullRequest: { autoMerge: false, mergeMethod: 'merge', labels: [], reviewers: [], poll: 60_000, rollback: 'pull-request' } };
     expect(production(config('pull-request', GITHUB_URL)).write).toEqual(defaults);
     expect(production(config('{ pullRequest: {} }', GITHUB_URL)).write).toEqual(defaults);
   });
 
   it('keeps the options it is given', () => {
-    const write = production(config('{ pullRequest: { autoMerge: true, mergeMethod: squash, labels: [deploy], reviewers: [alice, org/sre] } }', GITHUB_URL)).write;
-    expect(write).toEqual({ pullRequest: { autoMerge: true, mergeMethod: 'squash', labels: ['deploy'], reviewers: ['alice', 'org/sre'] } });
+    const write = production(config('{ pullRequest: { autoMerge: true, mergeMethod: squash, labels: [deploy], reviewers: [alice, org/sre], poll: 10s, rollback: push } }', GITHUB_URL)).write;
+    expect(write).toEqual({ pullRequest: { autoMerge: true, mergeMethod: 'squash', labels: ['deploy'], reviewers: ['alice', 'org/sre'], poll: 10_000, rollback: 'push' } });
   });
 
   it('derives gitops.github from an https://github.com url, and takes an explicit one for any other url', () => {
     expect(parseConfig(config('pull-request', GITHUB_URL), 'slipway.yaml').gitops.github).toBe('org/gitops');
-    const explicit = parseConfig(config('pull-request', 'gitops: { url: "ssh://git@github.com/org/gitops.git", github: org/gitops }'), 'slipway.yaml');
+    const explicit = parseConfig(config('pull-request', 'gitops: { url: "ssh://git@github.com/org/gitops.git", github: org/gitops, githubTokenFromEnv: GITHUB_API_TOKEN }'), 'slipway.yaml');
     expect(explicit.gitops.github).toBe('org/gitops');
     // No github key at all for a remote that is not on GitHub (configs parse as before).
     expect(Object.keys(parseConfig(config(undefined), 'slipway.yaml').gitops)).not.toContain('github');
@@ -77,6 +77,16 @@ describe('write mode in slipway.yaml', () => {
       },
     ]);
     expect(error.message).toContain('apps.todoapp.environments[1].write (line 12)');
+  });
+
+  it("refuses pull-request mode without a token variable for GitHub's API (an ssh remote names none of its own)", () => {
+    const error = problemsOf(config('pull-request', 'gitops: { url: "ssh://git@github.com/org/gitops.git", github: org/gitops }'));
+    expect(error.problems).toEqual([{ path: 'apps.todoapp.environments[1].write', line: 12, message: expect.stringContaining('gitops.githubTokenFromEnv') }]);
+  });
+
+  it('refuses a rollback route other than pull-request or push, at its field', () => {
+    const error = problemsOf(config('{ pullRequest: { rollback: force } }', GITHUB_URL));
+    expect(error.problems.map((p) => p.path)).toEqual(['apps.todoapp.environments[1].write.pullRequest.rollback']);
   });
 
   it('refuses an unknown mode, naming what is accepted', () => {

@@ -184,7 +184,7 @@ describe('policy guard: pull-request mode', () => {
     allowedWiring(
       parseConfig(
         `
-gitops: { url: https://github.com/acme/gitops.git }
+gitops: { url: https://github.com/acme/gitops.git, tokenFromEnv: GITOPS_TOKEN }
 apps:
   todoapp:
     images: [todoapp/web]
@@ -200,14 +200,49 @@ apps:
         'slipway.yaml',
       ),
     );
-  const gitops = { url: 'https://github.com/acme/gitops.git', branch: 'main' };
+  const gitops = { url: 'https://github.com/acme/gitops.git', branch: 'main', tokenFromEnv: 'GITOPS_TOKEN' };
+  const github = { repo: 'acme/gitops', tokenFromEnv: 'GITOPS_TOKEN' };
+  const promote = { kind: 'promote' };
+  const rollback = { kind: 'rollback' };
 
-  it('refuses a direct push to the overlay of an environment in pull-request mode, saying why, until promotions open pull requests', () => {
-    const problems = refusedWiring('writeOverlayImages', { git: gitops, overlay: 'overlays/production' }, policy('pull-request'));
+  it('refuses a direct push of a promotion to the overlay of an environment in pull-request mode, saying why', () => {
+    const problems = refusedWiring('writeOverlayImages', { git: gitops, overlay: 'overlays/production', context: promote }, policy('pull-request'));
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/overlay overlays\/production belongs to an environment in pull-request mode .*nothing was pushed/);
+    expect(problems[0]).toMatch(/overlay overlays\/production belongs to an environment in pull-request mode .*takes changes through pull requests only: nothing was pushed/);
     // The other environment, and the same one in push mode, push as before.
-    expect(refusedWiring('writeOverlayImages', { git: gitops, overlay: 'overlays/staging' }, policy('pull-request'))).toEqual([]);
-    expect(refusedWiring('writeOverlayImages', { git: gitops, overlay: 'overlays/production' }, policy('push'))).toEqual([]);
+    expect(refusedWiring('writeOverlayImages', { git: gitops, overlay: 'overlays/staging', context: promote }, policy('pull-request'))).toEqual([]);
+    expect(refusedWiring('writeOverlayImages', { git: gitops, overlay: 'overlays/production', context: promote }, policy('push'))).toEqual([]);
+  });
+
+  it('lets a rollback push straight to the base only where the policy says rollback: push', () => {
+    const call = { git: gitops, overlay: 'overlays/production', context: rollback };
+    expect(refusedWiring('writeOverlayImages', call, policy('pull-request'))[0]).toMatch(/takes rollbacks through pull requests only/);
+    expect(refusedWiring('writeOverlayImages', call, policy('{ pullRequest: { rollback: push } }'))).toEqual([]);
+    // A promotion calling itself a rollback is the only way through, and it is one the policy allows: promotions stay refused.
+    expect(refusedWiring('writeOverlayImages', { ...call, context: promote }, policy('{ pullRequest: { rollback: push } }'))).toHaveLength(1);
+  });
+
+  it('writes a branch only for an overlay in pull-request mode, on the policy\'s GitOps repository', () => {
+    expect(refusedWiring('writeOverlayBranch', { git: gitops, overlay: 'overlays/production' }, policy('pull-request'))).toEqual([]);
+    expect(refusedWiring('writeOverlayBranch', { git: gitops, overlay: 'overlays/staging' }, policy('pull-request'))).toHaveLength(1);
+    expect(refusedWiring('writeOverlayBranch', { git: { ...gitops, url: 'https://github.com/evil/gitops.git' }, overlay: 'overlays/production' }, policy('pull-request'))).toHaveLength(1);
+  });
+
+  it("opens pull requests only on the policy's repository with its token, from a Slipway branch into the GitOps branch, with the policy's labels and reviewers", () => {
+    const allowed = policy('{ pullRequest: { labels: [deploy], reviewers: [alice] } }');
+    const open = { ...github, head: 'slipway/release-todoapp-1/production', base: 'main', labels: ['deploy'], reviewers: ['alice'] };
+    expect(refusedWiring('openPullRequest', open, allowed)).toEqual([]);
+    expect(refusedWiring('openPullRequest', { ...open, repo: 'acme/other' }, allowed)).toHaveLength(1);
+    expect(refusedWiring('openPullRequest', { ...open, tokenFromEnv: 'ADMIN_TOKEN' }, allowed)).toHaveLength(1);
+    expect(refusedWiring('openPullRequest', { ...open, head: 'release-1.4' }, allowed)).toHaveLength(1);
+    expect(refusedWiring('openPullRequest', { ...open, base: 'release-1.4' }, allowed)).toHaveLength(1);
+    expect(refusedWiring('openPullRequest', { ...open, labels: ['deploy', 'skip-ci'] }, allowed)).toEqual([expect.stringContaining('label or reviewer')]);
+    expect(refusedWiring('openPullRequest', { ...open, reviewers: 'alice' }, allowed)).toHaveLength(1);
+    for (const activity of ['pullRequestState', 'mergePullRequest', 'closePullRequest']) {
+      expect(refusedWiring(activity, { ...github, number: 7 }, allowed)).toEqual([]);
+      expect(refusedWiring(activity, { ...github, repo: 'acme/other', number: 7 }, allowed)).toHaveLength(1);
+    }
+    // No environment in pull-request mode: no pull request at all.
+    expect(refusedWiring('pullRequestState', { ...github, number: 7 }, policy('push'))).toHaveLength(1);
   });
 });
