@@ -492,14 +492,57 @@ export interface ClosePullRequestInput extends PullRequestStateInput {
   marker: string;
 }
 
-/** Pull requests on the GitOps repository, for environments in pull-request mode. */
+export interface UpsertCommentInput {
+  /** owner/name */
+  repo: string;
+  /** The env var holding the token (default GITHUB_TOKEN). */
+  tokenFromEnv?: string;
+  number: number;
+  /** What the comment is for (`preview/todoapp`): found again by it, one comment per marker. */
+  marker: string;
+  body: string;
+}
+
+export interface UpsertedComment {
+  id: number;
+  url: string;
+  created: boolean;
+  updated: boolean;
+}
+
+/** Pull requests on the GitOps repository (pull-request mode) and the source repository (previews). */
 export interface PullRequestActivities {
+  /** One comment per pull request and marker, edited instead of posted again. */
+  upsertComment(input: UpsertCommentInput): Promise<UpsertedComment>;
   /** Opens the pull request for head → base, or returns the one already there: one per head, never two. */
   openPullRequest(input: OpenPullRequestInput): Promise<OpenedPullRequest>;
   pullRequestState(input: PullRequestStateInput): Promise<PullRequestState>;
   mergePullRequest(input: MergePullRequestInput): Promise<MergePullRequestResult>;
   /** Comments and closes an open pull request; one merged or closed meanwhile is left as it is, and its state returned. */
   closePullRequest(input: ClosePullRequestInput): Promise<PullRequestState>;
+}
+
+/** A preview's Argo CD Application: named `<app>-<preview name>`, labelled as pull request `number`'s preview of `app`. */
+export interface PreviewApplicationRef extends ArgoApplicationRef {
+  app: string;
+  number: number;
+}
+
+export interface EnsurePreviewApplicationInput extends PreviewApplicationRef {
+  project?: string;
+  repoURL: string;
+  /** The preview's overlay folder. */
+  path: string;
+  /** The branch previews live on. */
+  targetRevision: string;
+  destination: { server?: string; namespace: string };
+}
+
+/** The Argo CD side of previews. */
+export interface PreviewApplicationActivities {
+  ensurePreviewApplication(input: EnsurePreviewApplicationInput): Promise<{ action: 'created' | 'updated' | 'unchanged' }>;
+  /** Deletes it (its resources with it); one already gone is success. */
+  deletePreviewApplication(input: PreviewApplicationRef): Promise<{ existed: boolean }>;
 }
 
 export interface BuildActivities {
@@ -827,6 +870,8 @@ export interface PolicySummary extends PolicyRef {
       tag: AppConfig['tag'];
       /** Which branch pushes start a release into which environment (the webhook's part of the policy). */
       triggers: AppConfig['triggers'];
+      /** The app has preview environments for the pull requests of `source`. */
+      previews?: boolean;
       environments: Array<{
         name: string;
         approval?: { required: boolean; timeout: number };

@@ -10,6 +10,7 @@ import { registerApprovalCommands } from './commands/approval.js';
 import { registerAttentionCommands } from './commands/attention.js';
 import { registerBackupCommands } from './commands/backup.js';
 import { registerMetricsCommands } from './commands/metrics.js';
+import { registerPreviewCommands } from './commands/previews.js';
 import { registerReleaseCommands } from './commands/release.js';
 import { registerStatusCommands } from './commands/status.js';
 import { createCliContext, type CliContext } from './context.js';
@@ -33,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
   registerAttentionCommands(program, context);
   registerBackupCommands(program, context);
   registerMetricsCommands(program, context);
+  registerPreviewCommands(program, context);
   for (const command of program.commands) command.exitOverride();
 
   try {

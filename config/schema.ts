@@ -6,6 +6,7 @@
 import { parseDocument, LineCounter } from 'yaml';
 import { z } from 'zod';
 import { durationProblem, formatDuration, parseDuration } from '../core/duration.js';
+import { previewPatternProblem } from '../core/preview-name.js';
 import { parseCondition } from '../core/metric-condition.js';
 import { roundsOf } from '../core/metric-verdict.js';
 import { parseTemplate, variablesOf } from '../core/promql-template.js';
@@ -282,6 +283,47 @@ const imageSchema = z.union([
   z.strictObject({ name: z.string().min(1), newName: z.string().min(1).optional() }),
 ]);
 
+/**
+ * A preview environment for every open pull request of the app's source repository: an overlay
+ * made from `template` for the pull request's head commit, deployed by an Argo CD Application of
+ * its own, removed when the pull request closes or after `ttl` without a push.
+ */
+const previewsSchema = z.strictObject({
+  /** The overlay folder each preview's overlay is made from (its namespace and image tags replaced). */
+  template: z.string().min(1),
+  /** The folder the previews' folders go in (`<path>/<name>`); default: `previews` beside the template. */
+  path: z.string().min(1).optional(),
+  /** The GitOps branch previews are written to, so a protected `gitops.branch` never takes them. */
+  branch: z.string().min(1).default('slipway/previews'),
+  /** A preview's name (its folder; its namespace and Application are `<app>-<name>`). */
+  name: z
+    .string()
+    .default('pr-{number}')
+    .superRefine((pattern, ctx) => {
+      const problem = previewPatternProblem(pattern);
+      if (problem) ctx.addIssue({ code: 'custom', message: `the name pattern ${problem}` });
+    }),
+  /** A preview without a push for this long is removed (it also covers a close whose delivery was lost). */
+  ttl: duration.prefault('72h'),
+  /** How often a preview asks GitHub whether its pull request is still open, besides the webhook. */
+  check: duration.prefault('1h'),
+  /** Previews up at once for the app. */
+  max: z.number().int().min(1).max(100).default(5),
+  /** A pull request opened at `max`: the preview idle longest is removed for it, or it waits for a free place. */
+  atMax: z.enum(['remove-oldest', 'wait']).default('remove-oldest'),
+  argocd: z
+    .strictObject({
+      namespace: z.string().min(1).default('argocd'),
+      project: z.string().min(1).default('default'),
+      /** The cluster previews deploy to (default: the one Argo CD runs in). */
+      server: z.string().url().optional(),
+      timeout: duration.prefault('10m'),
+    })
+    .prefault({}),
+  /** The preview's address, told in the pull request's comment: `{name}`, `{number}` and `{app}` are filled in. */
+  url: z.string().min(1).optional(),
+});
+
 const appSchema = z
   .strictObject({
     source: z
@@ -362,8 +404,12 @@ const appSchema = z
       })
       .prefault({}),
     environments: z.array(environmentSchema).min(1, 'expected at least one environment'),
+    previews: previewsSchema.optional(),
   })
   .superRefine((app, ctx) => {
+    if (app.previews && !app.source) {
+      ctx.addIssue({ code: 'custom', path: ['previews'], message: "previews need source.github: the repository whose pull requests they preview" });
+    }
     const seen = new Set<string>();
     app.environments.forEach((env, i) => {
       if (seen.has(env.name)) {
@@ -466,6 +512,7 @@ export type EngineConfig = SlipwayConfig['engine'];
 export type GitopsConfig = SlipwayConfig['gitops'];
 export type WriteModeConfig = NonNullable<EnvironmentConfig['write']>;
 export type PullRequestModeConfig = Extract<WriteModeConfig, { pullRequest: unknown }>['pullRequest'];
+export type PreviewsConfig = NonNullable<AppConfig['previews']>;
 
 /** Parses slipway.yaml text; `file` is used only to name the source in errors. */
 export function parseConfig(text: string, file: string): SlipwayConfig {

@@ -26,6 +26,12 @@ export const promotionWorkflowId = (app: string, environment: string, commit: st
 /** The backup schedule of one environment: `backup/todoapp/production`. */
 export const backupScheduleId = (app: string, environment: string): string => `backup/${app}/${environment}`;
 
+/** The previews of one app, who admits them (at most `previews.max` at once): `previews/todoapp`. */
+export const previewsWorkflowId = (app: string): string => `previews/${app}`;
+
+/** The preview environment of one pull request: `preview/todoapp/12`. */
+export const previewWorkflowId = (app: string, number: number): string => `preview/${app}/${number}`;
+
 export const shortSha = (commit: string): string => commit.slice(0, 7);
 
 /** How messages name a build: `1.4.0 (3f2a9c1)`, or the short commit when it has no version. */

@@ -44,3 +44,9 @@ export function previewName(pattern: string, pr: { number: number; app: string }
   if (problem) throw new PreviewInputError(`the preview name pattern "${pattern}" gives "${name}" for pull request #${pr.number} of ${pr.app}, which ${problem}`);
   return name;
 }
+
+/** The folder previews' folders go in: `path`, else `previews` beside the template. */
+export function previewParent(previews: { template: string; path?: string }): string {
+  const beside = previews.template.replace(/\/+$/, '').split('/').slice(0, -1).join('/');
+  return (previews.path ?? (beside ? `${beside}/previews` : 'previews')).replace(/\/+$/, '');
+}

@@ -5,15 +5,22 @@
  * Temporal itself for handing requests to environment workflows.
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import { createArgoActivities } from '../activities/argocd/index.js';
+import { createArgoActivities, createPreviewApplicationActivities } from '../activities/argocd/index.js';
 import { defaultBackupActivities } from '../activities/backup/index.js';
 import { createBuildActivities } from '../activities/build/index.js';
 import { createCheckActivities } from '../activities/checks/index.js';
 import { createControlActivities } from '../activities/control/index.js';
 import { createGithubActivities, createPullRequestActivities } from '../activities/github/index.js';
-import { createGitopsActivities, createPullRequestWriteActivities, isAncestor } from '../activities/gitops/index.js';
+import { createGitopsActivities, createPreviewWriteActivities, createPullRequestWriteActivities, isAncestor } from '../activities/gitops/index.js';
 import { createNotifyActivities } from '../activities/notify/index.js';
-import type { BackupActivities, PullRequestActivities, PullRequestWriteActivities, SlipwayActivities } from '../activities/types.js';
+import type {
+  BackupActivities,
+  PreviewApplicationActivities,
+  PreviewWriteActivities,
+  PullRequestActivities,
+  PullRequestWriteActivities,
+  SlipwayActivities,
+} from '../activities/types.js';
 import type { TemporalSettings } from '../config/temporal.js';
 
 export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig {
@@ -30,13 +37,20 @@ export interface ActivityWiring {
   env?: NodeJS.ProcessEnv;
 }
 
-export function createActivities({ settings, kubeConfig, env = process.env }: ActivityWiring): SlipwayActivities & BackupActivities & PullRequestActivities & PullRequestWriteActivities {
+export function createActivities({
+  settings,
+  kubeConfig,
+  env = process.env,
+}: ActivityWiring): SlipwayActivities & BackupActivities & PullRequestActivities & PullRequestWriteActivities & PreviewWriteActivities & PreviewApplicationActivities {
   const gitTimeoutMs = gitTimeoutFromEnv(env);
+  const cluster = kubeConfig ?? loadKubeConfig(env);
   return {
     ...createGitopsActivities({ gitTimeoutMs }),
     ...createPullRequestWriteActivities({ gitTimeoutMs }),
+    ...createPreviewWriteActivities({ gitTimeoutMs }),
     ...createPullRequestActivities({ uiUrl: settings.uiUrl, namespace: settings.namespace }),
-    ...createArgoActivities({ kubeConfig: kubeConfig ?? loadKubeConfig(env), isAncestor }),
+    ...createArgoActivities({ kubeConfig: cluster, isAncestor }),
+    ...createPreviewApplicationActivities({ kubeConfig: cluster }),
     ...createGithubActivities(),
     ...createBuildActivities(),
     ...createCheckActivities(),

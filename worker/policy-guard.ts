@@ -10,10 +10,29 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityExecuteInput, ActivityInterceptorsFactory, Next, ActivityInboundCallsInterceptor } from '@temporalio/worker';
 import type { SlipwayConfig } from '../config/schema.js';
 import { FailureType } from '../activities/types.js';
+import { previewParent } from '../core/preview-name.js';
 
 /** One piece of wiring an activity call asks for, as a comparable key. */
 export type Wiring = {
-  kind: 'git' | 'source' | 'command' | 'buildEnv' | 'notify' | 'database' | 'argocd' | 'http' | 'prometheus' | 'directPush' | 'branchWrite' | 'gitopsGithub' | 'pullRequestTarget' | 'pullRequestAsk';
+  kind:
+    | 'git'
+    | 'source'
+    | 'command'
+    | 'buildEnv'
+    | 'notify'
+    | 'database'
+    | 'argocd'
+    | 'http'
+    | 'prometheus'
+    | 'directPush'
+    | 'branchWrite'
+    | 'gitopsGithub'
+    | 'pullRequestTarget'
+    | 'pullRequestAsk'
+    | 'previewFolder'
+    | 'previewBranch'
+    | 'previewTemplate'
+    | 'previewApplication';
   key: string;
 };
 
@@ -32,6 +51,23 @@ const PULL_REQUEST_HEAD = /^slipway\/[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/;
 const pullRequestTargetKey = (p: { head?: unknown; base?: unknown }) =>
   JSON.stringify([PULL_REQUEST_HEAD.test(String(p.head)) ? 'slipway/<release>/<environment>' : String(p.head), String(p.base)]);
 
+/** Previews: the app and the folder its previews go in, or its template (never another app's). */
+const previewFolderKey = (app: unknown, parent: unknown) => JSON.stringify([String(app), String(parent)]);
+/** A preview's Application: the app's, in its Argo CD namespace, deploying its previews branch of the GitOps repository, into the namespace of its name. */
+const previewApplicationKey = (p: Input) =>
+  JSON.stringify([
+    String(p.app),
+    String(p.namespace),
+    String(p.repoURL),
+    String(p.targetRevision),
+    String(p.project ?? 'default'),
+    p.destination?.server === undefined ? null : String(p.destination.server),
+    String(p.destination?.namespace) === String(p.application) && String(p.application).startsWith(`${String(p.app)}-`),
+  ]);
+const parentOf = (path: unknown) => String(path).replace(/\/+$/, '').split('/').slice(0, -1).join('/');
+/** A preview Application's name: the app's name, a dash, a DNS label. */
+const PREVIEW_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
 /** One variable an app's build command is given: tied to the app and the command, so another app's list does not count. */
 const buildEnvKey = (app: string, command: string, name: string) => JSON.stringify([app, command, name]);
 
@@ -39,8 +75,31 @@ const buildEnvKey = (app: string, command: string, name: string) => JSON.stringi
 export function allowedWiring(config: SlipwayConfig): Set<string> {
   const allowed = new Set<string>();
   const add = (w: Wiring) => allowed.add(`${w.kind}:${w.key}`);
+  /** `<Argo CD namespace>/<app>-`: the previews' Applications, named when they start. */
+  const previewPrefixes: string[] = [];
   add({ kind: 'git', key: gitKey(config.gitops) });
   for (const [appName, app] of Object.entries(config.apps)) {
+    if (app.previews && app.source) {
+      const previews = app.previews;
+      add({ kind: 'git', key: gitKey({ ...config.gitops, branch: previews.branch }) });
+      add({ kind: 'previewFolder', key: previewFolderKey(appName, previewParent(previews)) });
+      add({ kind: 'previewBranch', key: previewFolderKey(appName, previews.branch) });
+      add({ kind: 'previewTemplate', key: previewFolderKey(appName, previews.template.replace(/\/+$/, '')) });
+      add({ kind: 'gitopsGithub', key: gitopsGithubKey({ repo: app.source.github, tokenFromEnv: app.source.tokenFromEnv }) });
+      add({
+        kind: 'previewApplication',
+        key: previewApplicationKey({
+          app: appName,
+          namespace: previews.argocd.namespace,
+          repoURL: config.gitops.url,
+          targetRevision: previews.branch,
+          project: previews.argocd.project,
+          destination: { server: previews.argocd.server, namespace: `${appName}-x` },
+          application: `${appName}-x`,
+        }),
+      });
+      previewPrefixes.push(`${previews.argocd.namespace}/${appName}-`);
+    }
     if (app.source) add({ kind: 'source', key: sourceKey({ repo: app.source.github, tokenFromEnv: app.source.tokenFromEnv }) });
     if (typeof app.build === 'object' && 'command' in app.build) {
       add({ kind: 'command', key: app.build.command });
@@ -69,7 +128,22 @@ export function allowedWiring(config: SlipwayConfig): Set<string> {
       if (env.backup?.verify) add({ kind: 'database', key: env.backup.verify.postgres.urlFromEnv });
     }
   }
+  for (const prefix of previewPrefixes) allowed.add(`${PREVIEW_PREFIX}${prefix}`);
   return allowed;
+}
+
+const PREVIEW_PREFIX = 'argocdPreview:';
+
+/** In the policy: named by it, or a preview Application of one of its apps (`<namespace>/<app>-<DNS label>`). */
+function isAllowed(w: Wiring, allowed: Set<string>): boolean {
+  if (allowed.has(`${w.kind}:${w.key}`)) return true;
+  if (w.kind !== 'argocd') return false;
+  for (const entry of allowed) {
+    if (!entry.startsWith(PREVIEW_PREFIX)) continue;
+    const prefix = entry.slice(PREVIEW_PREFIX.length);
+    if (w.key.startsWith(prefix) && PREVIEW_NAME.test(w.key.slice(prefix.length))) return true;
+  }
+  return false;
 }
 
 type Input = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -102,7 +176,28 @@ export function wiringOf(activity: string, input: Input | undefined): Wiring[] {
     case 'pullRequestState':
     case 'mergePullRequest':
     case 'closePullRequest':
-      return [{ kind: 'gitopsGithub', key: gitopsGithubKey(input) }];
+    case 'upsertComment':
+      return [{ kind: 'gitopsGithub', key: gitopsGithubKey({ ...input, tokenFromEnv: input.tokenFromEnv ?? 'GITHUB_TOKEN' }) }];
+    case 'writePreviewOverlay':
+      return [
+        { kind: 'git', key: gitKey(input.git ?? {}) },
+        { kind: 'previewFolder', key: previewFolderKey(input.context?.app, parentOf(input.path)) },
+        { kind: 'previewBranch', key: previewFolderKey(input.context?.app, input.git?.branch) },
+        { kind: 'previewTemplate', key: previewFolderKey(input.context?.app, String(input.template).replace(/\/+$/, '')) },
+      ];
+    case 'removePreviewOverlay':
+      return [
+        { kind: 'git', key: gitKey(input.git ?? {}) },
+        { kind: 'previewFolder', key: previewFolderKey(input.context?.app, parentOf(input.path)) },
+        { kind: 'previewBranch', key: previewFolderKey(input.context?.app, input.git?.branch) },
+      ];
+    case 'ensurePreviewApplication':
+      return [
+        { kind: 'previewApplication', key: previewApplicationKey(input) },
+        { kind: 'argocd', key: argoKey({ application: String(input.application), namespace: String(input.namespace) }) },
+      ];
+    case 'deletePreviewApplication':
+      return [{ kind: 'argocd', key: String(input.application).startsWith(`${String(input.app)}-`) ? argoKey({ application: String(input.application), namespace: String(input.namespace) }) : '' }];
     case 'refreshApplication':
       return [{ kind: 'argocd', key: argoKey(input.app ?? {}) }];
     case 'waitForHealthy':
@@ -148,7 +243,7 @@ export function wiringOf(activity: string, input: Input | undefined): Wiring[] {
 /** What is not allowed, in words that name the field but never a value read from the environment. */
 export function refusedWiring(activity: string, input: Input | undefined, allowed: Set<string>): string[] {
   return wiringOf(activity, input)
-    .filter((w) => !allowed.has(`${w.kind}:${w.key}`))
+    .filter((w) => !isAllowed(w, allowed))
     .map((w) =>
       w.kind === 'directPush'
         ? `${activity}: overlay ${w.key.slice(0, w.key.lastIndexOf('#'))} belongs to an environment in pull-request mode (write:), which takes ${w.key.endsWith('#rollback') ? 'rollbacks' : 'changes'} through pull requests only: nothing was pushed`
@@ -171,6 +266,10 @@ const WIRING_WORDS: Record<Wiring['kind'], string> = {
   gitopsGithub: 'GitOps repository on GitHub (repo, token variable)',
   pullRequestTarget: "pull request's head and base (a Slipway branch into the GitOps branch)",
   pullRequestAsk: 'label or reviewer (the environment\'s pullRequest labels and reviewers)',
+  previewFolder: "folder of the app's previews",
+  previewBranch: "branch of the app's previews",
+  previewTemplate: "template of the app's previews",
+  previewApplication: "preview Application (the app's Argo CD namespace and project, the previews branch, a namespace of its name)",
 };
 
 /** Checks each call against every policy version the worker has read (releases may run under older ones). */

@@ -14,6 +14,8 @@ import type {
   GitopsActivities,
   NotificationEvent,
   NotifyActivities,
+  PreviewApplicationActivities,
+  PreviewWriteActivities,
   PullRequestActivities,
   PullRequestWriteActivities,
 } from '../activities/types.js';
@@ -88,6 +90,8 @@ export function stepActivities(engine: StepLimits) {
     GitopsActivities &
       PullRequestWriteActivities &
       PullRequestActivities &
+      PreviewWriteActivities &
+      PreviewApplicationActivities &
       ArgoActivities &
       GithubActivities &
       ControlActivities &

@@ -8,3 +8,5 @@ export { environment } from './environment.js';
 export { promotion } from './promotion.js';
 export * from './backup.js';
 export { describePolicy } from './policy.js';
+export { previews } from './previews.js';
+export { preview } from './preview.js';

@@ -11,8 +11,10 @@ import type {
   PromotionReply,
   PromotionRequest,
   ReleaseStatus,
+  PreviewState,
   ResolveAttention,
 } from './types.js';
+import type { BoardView, PreviewAction } from './preview-board.js';
 
 // release workflow
 export const releaseStatusQuery = defineQuery<ReleaseStatus>('status');
@@ -43,3 +45,15 @@ export const pullRequestChangedSignal = defineSignal<[{ number?: number }]>('pul
  * waiting for its pull request closes it, saying so, and ends superseded; one already merged goes on.
  */
 export const supersedePromotionSignal = defineSignal<[{ by: string; build: string }]>('supersedePromotion');
+
+// previews: the app's previews workflow and each pull request's preview
+/** From the webhook (signal-with-start): a pull request of the app's source repository was opened, pushed to, reopened or closed. */
+export const previewEventSignal = defineSignal<[{ number: number; action: PreviewAction }]>('previewEvent');
+/** From a preview that ended, to its app's previews workflow: its place is free. */
+export const previewEndedSignal = defineSignal<[{ number: number; reason: string }]>('previewEnded');
+export const previewsStateQuery = defineQuery<BoardView>('previews');
+/** Look at the pull request again (a push, a close). Only a wake-up: the preview reads the pull request from GitHub. */
+export const previewWakeSignal = defineSignal<[]>('previewWake');
+/** Remove the preview now (to make room for another, or `slipway previews delete`), saying why. */
+export const previewRemoveSignal = defineSignal<[{ reason: string }]>('previewRemove');
+export const previewStateQuery = defineQuery<PreviewState>('preview');

@@ -4,6 +4,7 @@
  */
 import type { AppConfig, EngineConfig } from '../config/schema.js';
 import type { GitTarget, GithubDelivery, PolicyRef, PromotionRequest } from '../activities/types.js';
+import type { CarriedBoard } from './preview-board.js';
 import type { ImageSetting } from '../core/images.js';
 
 // The request is also the control activity's input, so it lives with the activity contracts.
@@ -342,4 +343,30 @@ export interface PromotionWorkflowInput {
   epoch?: string;
   /** What the environment's workflow knows runs there now: a rollback's commit names it. */
   running?: { commit: string; version?: string; images: ImageSetting[] };
+}
+
+export interface PreviewsWorkflowInput {
+  app: string;
+  /** What a previous run of the chain handed over (continue-as-new). */
+  carried?: CarriedBoard;
+}
+
+export interface PreviewWorkflowInput {
+  app: string;
+  number: number;
+}
+
+/** What a preview shows (`slipway previews list`, the Temporal UI). */
+export interface PreviewState {
+  app: string;
+  number: number;
+  name: string;
+  phase: 'deploying' | 'up' | 'unhealthy' | 'removing' | 'removed';
+  /** The pull request's head commit deployed (or being deployed). */
+  head?: string;
+  url?: string;
+  detail: string;
+  since: number;
+  /** The last push (or the start): the time to live counts from here. */
+  lastPush: number;
 }

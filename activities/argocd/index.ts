@@ -4,7 +4,9 @@
  * ancestry is answered (activities/gitops's isAncestor in the worker).
  */
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { ArgoActivities } from '../types.js';
+import { deletePreviewApplication, ensurePreviewApplication, type PreviewDeps } from './preview-application.js';
+import { previewLabels } from './preview-manifest.js';
+import type { ArgoActivities, PreviewApplicationActivities } from '../types.js';
 import { readOverlayAtRevision, type ReadOverlayAt } from '../gitops/read-at-revision.js';
 import { refreshApplication } from './refresh.js';
 import { waitForHealthy, type IsAncestor } from './wait-for-healthy.js';
@@ -40,3 +42,14 @@ export { decideSync, type SyncDecision } from './sync-request.js';
 export { gitopsSlot, normalizeRepoURL, type SourceSlot } from './sources.js';
 export { REFRESH_ANNOTATION, applicationApi, applicationsPath, type ArgoApplication, type ArgoApplicationStatus, type ArgoOperation, type ArgoSource } from './application.js';
 export { watchApplication } from './watch-application.js';
+
+/** The previews' Applications (preview-application.ts): created or brought in line, and deleted, labelled as pull request `number`'s preview of `app`. */
+export function createPreviewApplicationActivities(deps: PreviewDeps): PreviewApplicationActivities {
+  return {
+    ensurePreviewApplication: async ({ app, number, ...input }) => {
+      const ensured = await ensurePreviewApplication(deps, { ...input, labels: previewLabels(app, number) });
+      return { action: ensured.action };
+    },
+    deletePreviewApplication: ({ application, namespace }) => deletePreviewApplication(deps, { application, namespace }),
+  };
+}

@@ -6,6 +6,7 @@ import type { GithubActivities, PullRequestActivities } from '../types.js';
 import type { GithubClientOptions } from './client.js';
 import { reportDeployment } from './deployments.js';
 import { closePullRequest, mergePullRequest, openPullRequest, pullRequestState, type PullRequestOptions } from './pull-request.js';
+import { upsertComment } from './sticky-comment.js';
 import { createReleaseTag, nextVersion } from './tags.js';
 import { triggerBuild, type BuildPollingOptions } from './trigger-build.js';
 import { verifyApproval } from './verify-approval.js';
@@ -22,6 +23,7 @@ export function createPullRequestActivities(opts: PullRequestOptions = {}): Pull
     pullRequestState: (input) => pullRequestState(input, opts),
     mergePullRequest: (input) => mergePullRequest(input, opts),
     closePullRequest: (input) => closePullRequest(input, opts),
+    upsertComment: (input) => upsertComment(input, opts),
   };
 }
 

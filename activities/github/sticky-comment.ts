@@ -11,29 +11,11 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { heartbeat } from '../activity-context.js';
-import { FailureType } from '../types.js';
+import { FailureType, type UpsertCommentInput, type UpsertedComment } from '../types.js';
+
+export type { UpsertCommentInput, UpsertedComment };
 import { repoClient, type GithubClientOptions, type RepoClient } from './client.js';
 import { isStatus, toGithubFailure } from './failures.js';
-
-export interface UpsertCommentInput {
-  /** owner/name */
-  repo: string;
-  /** The env var holding the token (default GITHUB_TOKEN, as for an app's source repository). */
-  tokenFromEnv?: string;
-  /** The pull request (or issue) number. */
-  number: number;
-  /** What the comment is for, e.g. `preview/todoapp`: letters, digits and `:/._-`. */
-  marker: string;
-  /** The comment's Markdown; the marker line is appended to it. */
-  body: string;
-}
-
-export interface UpsertedComment {
-  id: number;
-  url: string;
-  created: boolean;
-  updated: boolean;
-}
 
 /** The fields of a listed issue comment this module reads. */
 export interface CommentPayload {

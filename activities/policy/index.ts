@@ -69,6 +69,7 @@ export function summarize(policy: { version: string; source: string; commit?: st
           ...(app.source ? { source: app.source.github } : {}),
           tag: app.tag,
           triggers: app.triggers,
+          ...(app.previews && app.source ? { previews: true } : {}),
           environments: app.environments.map((e) => ({
             name: e.name,
             ...(e.approval ? { approval: { required: e.approval.required, timeout: e.approval.timeout } } : {}),

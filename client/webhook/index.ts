@@ -6,4 +6,4 @@ export { decideComment, githubAnswer, replyText, type CommentDecision, type Comm
 export { relayComment, sendDecisionViaTemporal, type SendDecision } from './approval-relay.js';
 export { createGithubClient, githubFromEnv } from './github.js';
 export { decidePullRequestEvent, PULL_REQUEST_EVENTS, type PullRequestDecision, type WakeTarget } from './pull-request-event.js';
-export { wakePromotionsViaTemporal, type WakePromotions } from './wake-promotions.js';
+export { previewEventViaTemporal, wakePromotionsViaTemporal, type PreviewEvent, type WakePromotions } from './wake-promotions.js';

@@ -13,7 +13,7 @@ import { sendDecisionViaTemporal } from './approval-relay.js';
 import { githubFromEnv } from './github.js';
 import { createWebhookServer, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS } from './server.js';
 import { createdTagViaTemporal, startReleaseViaTemporal } from './start-release.js';
-import { wakePromotionsViaTemporal } from './wake-promotions.js';
+import { previewEventViaTemporal, wakePromotionsViaTemporal } from './wake-promotions.js';
 
 async function main(): Promise<void> {
   const secret = process.env.SLIPWAY_WEBHOOK_SECRET;
@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     createdTag: createdTagViaTemporal(client),
     sendDecision: sendDecisionViaTemporal(client),
     wakePromotions: wakePromotionsViaTemporal(client),
+    previewEvent: previewEventViaTemporal(client, settings.taskQueue),
     ...(github ? { github } : {}),
     maxConnections,
     maxBodyBytes,

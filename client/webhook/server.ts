@@ -27,7 +27,7 @@ import { decidePullRequestEvent, PULL_REQUEST_EVENTS } from './pull-request-even
 import { BodyTooLargeError, readBody } from './read-body.js';
 import type { StartRelease } from './start-release.js';
 import { decidePush, PayloadError, withoutOwnTags, type CreatedTagLookup } from './tag-push.js';
-import type { WakePromotions } from './wake-promotions.js';
+import type { PreviewEvent, WakePromotions } from './wake-promotions.js';
 
 export interface WebhookServerOptions {
   /** The webhook secret configured on GitHub (SLIPWAY_WEBHOOK_SECRET). */
@@ -41,6 +41,8 @@ export interface WebhookServerOptions {
   sendDecision: SendDecision;
   /** Wakes promotions waiting on a pull request (pull-request mode); without it such deliveries are ignored, saying why. */
   wakePromotions?: WakePromotions;
+  /** Hands a pull request event of an app's source repository to the app's previews. */
+  previewEvent?: PreviewEvent;
   /** GitHub, to read pull requests and answer comments; without it comment commands are ignored, saying why. */
   github?: Octokit;
   /**
@@ -100,7 +102,7 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
     const isComment = event !== undefined && COMMENT_EVENTS.includes(event);
     const isPullRequest = event !== undefined && PULL_REQUEST_EVENTS.includes(event);
     if (event !== 'push' && !isComment && !isPullRequest) return ignored(`event ${event ?? '(none)'}`);
-    if (isPullRequest && !options.wakePromotions) return ignored('pull-request deliveries are off: the webhook was started without Temporal to wake promotions with');
+    if (isPullRequest && !options.wakePromotions && !options.previewEvent) return ignored('pull-request deliveries are off: the webhook was started without Temporal to hand them to');
     if (isComment && !options.github) return ignored('comment commands are off: the webhook has no GITHUB_TOKEN to read pull requests and answer with');
 
     let payload: unknown;
@@ -126,8 +128,20 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
         throw err;
       }
       if (decision.action === 'ignore') return ignored(decision.reason);
+      if (decision.action === 'preview') {
+        if (!options.previewEvent) return ignored('previews are off: the webhook was started without Temporal to hand them to');
+        try {
+          const handed = await Promise.all(decision.apps.map((app) => options.previewEvent!(app, decision.number, decision.event)));
+          log(JSON.stringify({ webhook: 'preview', delivery, repo: decision.repo, number: decision.number, event: decision.event, workflows: handed }));
+          return reply(res, 202, { previews: handed });
+        } catch (err) {
+          log(JSON.stringify({ webhook: 'failed', delivery, error: err instanceof Error ? err.message : String(err) }));
+          return reply(res, 503, { error: 'could not hand the pull request to its previews; redeliver later' });
+        }
+      }
+      if (!options.wakePromotions) return ignored('pull-request mode is off: the webhook was started without Temporal to wake promotions with');
       try {
-        const woken = await options.wakePromotions!(decision.targets, decision.number);
+        const woken = await options.wakePromotions(decision.targets, decision.number);
         log(JSON.stringify({ webhook: 'woken', delivery, event, repo: decision.repo, number: decision.number, promotions: woken }));
         return reply(res, 202, { woken });
       } catch (err) {

@@ -1,12 +1,15 @@
 /**
- * Wakes the promotions a pull-request delivery is about, through Temporal: the running promotion
- * workflows of each (app, environment), found by their search attributes, are sent
- * pullRequestChanged. The names come from the worker's policy, never from the delivery.
+ * What the webhook asks of Temporal for a pull-request delivery. Pull-request mode: the running
+ * promotion workflows of each (app, environment), found by their search attributes, are sent
+ * pullRequestChanged. Previews: the event goes to the app's previews workflow. The names come from
+ * the worker's policy, never from the delivery.
  */
 import type { Client } from '@temporalio/client';
+import { previewsWorkflowId } from '../../core/ids.js';
 import { SA_APP, SA_ENVIRONMENT } from '../../core/search-attributes.js';
-import { pullRequestChangedSignal } from '../../workflows/messages.js';
-import type { WakeTarget } from './pull-request-event.js';
+import { previewEventSignal, pullRequestChangedSignal } from '../../workflows/messages.js';
+import type { previews } from '../../workflows/previews.js';
+import type { PreviewAction, WakeTarget } from './pull-request-event.js';
 
 export type WakePromotions = (targets: WakeTarget[], number: number | undefined) => Promise<string[]>;
 
@@ -32,4 +35,21 @@ export function wakePromotionsViaTemporal(client: Client): WakePromotions {
 /** Policy names are plain already; a quote would end the literal, so it never passes. */
 function quoted(name: string): string {
   return name.replace(/['\\]/g, '');
+}
+
+export type PreviewEvent = (app: string, number: number, action: PreviewAction) => Promise<string>;
+
+/** Hands the event to the app's previews workflow, starting it when it is not running (signal-with-start): its id. */
+export function previewEventViaTemporal(client: Client, taskQueue: string): PreviewEvent {
+  return async (app, number, action) => {
+    const handle = await client.workflow.signalWithStart<typeof previews, [{ number: number; action: PreviewAction }]>('previews', {
+      workflowId: previewsWorkflowId(app),
+      taskQueue,
+      args: [{ app }],
+      signal: previewEventSignal,
+      signalArgs: [{ number, action }],
+      staticSummary: `the previews of ${app}`,
+    });
+    return handle.workflowId;
+  };
 }

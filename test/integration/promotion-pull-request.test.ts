@@ -12,7 +12,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -23,11 +22,6 @@ import { createControlActivities } from '../../activities/control/index.js';
 import { createPullRequestActivities } from '../../activities/github/index.js';
 import { createGitopsActivities, createPullRequestWriteActivities, isAncestor } from '../../activities/gitops/index.js';
 import type { NotifyActivities } from '../../activities/types.js';
-import { fetchPolicy } from '../../client/policy.js';
-import { createWebhookServer } from '../../client/webhook/server.js';
-import { createdTagViaTemporal, startReleaseViaTemporal } from '../../client/webhook/start-release.js';
-import { sendDecisionViaTemporal } from '../../client/webhook/approval-relay.js';
-import { wakePromotionsViaTemporal } from '../../client/webhook/wake-promotions.js';
 import { environmentWorkflowId } from '../../core/ids.js';
 import { createApplications, exampleApplications } from '../../infra/demo/applications.js';
 import { seedGitopsRepo, type SeededRepo } from '../../infra/examples/seed-repo.js';
@@ -39,6 +33,7 @@ import { deleteApplications, sharedCluster, unreadyBuild, type SharedCluster } f
 import { BOT, GithubTwin, type TwinPull } from '../support/github-twin.js';
 import { commitSha, eventually, pullRequestAppYaml, startRelease, uniqueApp } from '../support/pipelines.js';
 import { TestPolicy } from '../support/policy.js';
+import { startTemporalWebhook } from '../support/temporal-webhook.js';
 import { protectMain } from '../support/protected-repo.js';
 import { saveHistory, startTestWorker, testClient, type RunningWorker } from '../support/temporal.js';
 import { pullRequestPayload, sign } from '../support/webhook-payloads.js';
@@ -60,9 +55,8 @@ let twin: GithubTwin;
 let policy: TestPolicy;
 let worker: RunningWorker;
 let client: Client;
-let webhook: Server;
+let webhook: Awaited<ReturnType<typeof startTemporalWebhook>>;
 let webhookUrl: string;
-const webhookLog: string[] = [];
 
 function git(...args: string[]): string {
   return execFileSync('git', ['--git-dir', repo.barePath, ...args], { encoding: 'utf8' }).trim();
@@ -156,21 +150,12 @@ engine: { heartbeatTimeout: 5s, stepTimeout: 20s }`);
     policy.store,
   );
   client = await testClient();
-  webhook = createWebhookServer({
-    secret: SECRET,
-    policy: () => fetchPolicy(client, worker.taskQueue),
-    startRelease: startReleaseViaTemporal(client, worker.taskQueue),
-    createdTag: createdTagViaTemporal(client),
-    sendDecision: sendDecisionViaTemporal(client),
-    wakePromotions: wakePromotionsViaTemporal(client),
-    log: (line) => webhookLog.push(line),
-  });
-  await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
-  webhookUrl = `http://127.0.0.1:${(webhook.address() as { port: number }).port}/`;
+  webhook = await startTemporalWebhook({ client, taskQueue: worker.taskQueue, secret: SECRET });
+  webhookUrl = webhook.url;
 }, 240_000);
 
 afterAll(async () => {
-  await new Promise((resolve) => webhook?.close(resolve));
+  await webhook?.stop();
   await worker?.stop();
   await twin?.stop();
   await prism?.stop();

@@ -104,6 +104,13 @@ export class GithubTwin {
     return commit;
   }
 
+  /** A person opens a pull request from `head` (a branch of the bare repository). */
+  open(head: string, base = 'main', title = `change ${head}`): TwinPull {
+    const pull: TwinPull = { number: this.pulls.length + 1, head, base, title, body: '', state: 'open', merged: false, labels: [], reviewers: [] };
+    this.pulls.push(pull);
+    return pull;
+  }
+
   /** A person closes the pull request without merging it. */
   close(number: number, by: string): void {
     const pull = this.pull(number);
@@ -221,6 +228,12 @@ export class GithubTwin {
       const perPage = Number(url.searchParams.get('per_page') ?? 30);
       const listed = this.comments.filter((c) => c.issue === issue).slice((page - 1) * perPage, page * perPage);
       return answer(res, 200, listed.map((c) => ({ id: c.id, body: c.body, user: { login: c.login }, created_at: new Date(c.id * 1000).toISOString(), html_url: `https://github.com/${this.repo}/pull/${issue}#issuecomment-${c.id}` })));
+    }
+    if (method === 'PATCH' && (m = /^\/issues\/comments\/(\d+)$/.exec(path))) {
+      const comment = this.comments.find((c) => c.id === Number(m![1]));
+      if (!comment) return answer(res, 404, { message: 'Not Found' });
+      comment.body = String(body.body);
+      return answer(res, 200, { id: comment.id, body: comment.body, user: { login: comment.login }, created_at: new Date(comment.id * 1000).toISOString(), html_url: `https://github.com/${this.repo}/pull/${comment.issue}#issuecomment-${comment.id}` });
     }
     if (method === 'GET' && (m = /^\/issues\/(\d+)$/.exec(path))) {
       const pull = this.pull(Number(m[1]));

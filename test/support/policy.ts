@@ -31,6 +31,12 @@ export class TestPolicy {
     writeFileSync(this.file, `${this.header}\napps:\n${[...this.apps.values()].join('\n')}\n`);
   }
 
+  /** Takes one app out (its owner dropping it): deliveries about it are not its any more. */
+  removeApp(app: string): void {
+    this.apps.delete(app);
+    writeFileSync(this.file, `${this.header}\napps:\n${[...this.apps.values()].join('\n')}\n`);
+  }
+
   /** Replaces the whole file (an owner changing the policy). */
   write(text: string): void {
     writeFileSync(this.file, text);

@@ -246,3 +246,84 @@ apps:
     expect(refusedWiring('pullRequestState', { ...github, number: 7 }, policy('push'))).toHaveLength(1);
   });
 });
+
+describe('policy guard: previews', () => {
+  const policy = allowedWiring(
+    parseConfig(
+      `
+gitops: { url: https://github.com/acme/gitops.git, tokenFromEnv: GITOPS_TOKEN }
+apps:
+  todoapp:
+    source: { github: acme/todoapp }
+    images: [todoapp/web]
+    previews: { template: 1.2/overlays/preview-template }
+    environments:
+      - name: staging
+        overlay: 1.2/overlays/staging
+        argocd: { application: todoapp-staging }
+  billing:
+    images: [billing/api]
+    environments:
+      - name: staging
+        overlay: billing/staging
+        argocd: { application: billing-staging }
+`,
+      'slipway.yaml',
+    ),
+  );
+  const previewsGit = { url: 'https://github.com/acme/gitops.git', branch: 'slipway/previews', tokenFromEnv: 'GITOPS_TOKEN' };
+  const write = {
+    git: previewsGit,
+    template: '1.2/overlays/preview-template',
+    path: '1.2/overlays/previews/pr-12',
+    context: { app: 'todoapp', number: 12, headSha: 'abc1234' },
+  };
+  const application = {
+    app: 'todoapp',
+    number: 12,
+    application: 'todoapp-pr-12',
+    namespace: 'argocd',
+    project: 'default',
+    repoURL: 'https://github.com/acme/gitops.git',
+    path: '1.2/overlays/previews/pr-12',
+    targetRevision: 'slipway/previews',
+    destination: { namespace: 'todoapp-pr-12' },
+  };
+
+  it('writes and removes an app\'s previews only in its previews folder on its previews branch, from its template', () => {
+    expect(refusedWiring('writePreviewOverlay', write, policy)).toEqual([]);
+    expect(refusedWiring('removePreviewOverlay', write, policy)).toEqual([]);
+    expect(refusedWiring('writePreviewOverlay', { ...write, path: '1.2/overlays/production' }, policy)).toHaveLength(1);
+    expect(refusedWiring('removePreviewOverlay', { ...write, path: '1.2/overlays/staging' }, policy)).toHaveLength(1);
+    expect(refusedWiring('writePreviewOverlay', { ...write, template: '1.2/overlays/production' }, policy)).toHaveLength(1);
+    expect(refusedWiring('writePreviewOverlay', { ...write, git: { ...previewsGit, branch: 'main' } }, policy)).toHaveLength(1);
+    // An app without previews has no previews folder.
+    expect(refusedWiring('writePreviewOverlay', { ...write, context: { ...write.context, app: 'billing' } }, policy)).not.toEqual([]);
+  });
+
+  it("makes a preview Application only as the app's, deploying its previews branch into a namespace of its own name", () => {
+    expect(refusedWiring('ensurePreviewApplication', application, policy)).toEqual([]);
+    expect(refusedWiring('ensurePreviewApplication', { ...application, repoURL: 'https://github.com/evil/gitops.git' }, policy)).toHaveLength(1);
+    expect(refusedWiring('ensurePreviewApplication', { ...application, targetRevision: 'main' }, policy)).toHaveLength(1);
+    expect(refusedWiring('ensurePreviewApplication', { ...application, destination: { namespace: 'kube-system' } }, policy)).toHaveLength(1);
+    expect(refusedWiring('ensurePreviewApplication', { ...application, project: 'admin' }, policy)).toHaveLength(1);
+    expect(refusedWiring('ensurePreviewApplication', { ...application, app: 'billing', application: 'billing-pr-12', destination: { namespace: 'billing-pr-12' } }, policy)).not.toEqual([]);
+  });
+
+  it("waits on and deletes only the app's preview Applications, by name", () => {
+    const app = { application: 'todoapp-pr-12', namespace: 'argocd' };
+    expect(refusedWiring('waitForHealthy', { app, git: previewsGit }, policy)).toEqual([]);
+    expect(refusedWiring('refreshApplication', { app }, policy)).toEqual([]);
+    expect(refusedWiring('deletePreviewApplication', { ...app, app: 'todoapp', number: 12 }, policy)).toEqual([]);
+    expect(refusedWiring('deletePreviewApplication', { application: 'billing-staging', namespace: 'argocd', app: 'todoapp', number: 12 }, policy)).toHaveLength(1);
+    expect(refusedWiring('refreshApplication', { app: { application: 'todoapp-pr-12', namespace: 'kube-system' } }, policy)).toHaveLength(1);
+    expect(refusedWiring('refreshApplication', { app: { application: 'todoapp-PR_12', namespace: 'argocd' } }, policy)).toHaveLength(1);
+  });
+
+  it("reads and comments on the source repository's pull requests with its token only", () => {
+    expect(refusedWiring('pullRequestState', { repo: 'acme/todoapp', tokenFromEnv: 'GITHUB_TOKEN', number: 12 }, policy)).toEqual([]);
+    expect(refusedWiring('upsertComment', { repo: 'acme/todoapp', number: 12, marker: 'preview/todoapp', body: 'x' }, policy)).toEqual([]);
+    expect(refusedWiring('upsertComment', { repo: 'acme/other', number: 12, marker: 'preview/todoapp', body: 'x' }, policy)).toHaveLength(1);
+    expect(refusedWiring('upsertComment', { repo: 'acme/todoapp', tokenFromEnv: 'GITOPS_TOKEN', number: 12, marker: 'm', body: 'x' }, policy)).toHaveLength(1);
+  });
+});

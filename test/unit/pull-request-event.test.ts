@@ -13,6 +13,8 @@ const policy: Pick<PolicySummary, 'apps'> = {
   apps: {
     todoapp: { tag: { format: 'v{version}' } as never, triggers: {} as never, environments: [env('staging'), env('production', 'acme/gitops')] },
     billing: { tag: { format: 'v{version}' } as never, triggers: {} as never, environments: [env('production', 'acme/gitops')] },
+    web: { source: 'acme/web', previews: true, tag: { format: 'v{version}' } as never, triggers: {} as never, environments: [env('staging')] },
+    api: { source: 'acme/web', tag: { format: 'v{version}' } as never, triggers: {} as never, environments: [env('staging')] },
     other: { tag: { format: 'v{version}' } as never, triggers: {} as never, environments: [env('production', 'acme/elsewhere')] },
   },
 };
@@ -42,7 +44,7 @@ describe('pull_request and merge_group deliveries', () => {
       const d = decidePullRequestEvent('pull_request', payload, policy);
       return d.action === 'ignore' ? d.reason : d.action;
     };
-    expect(reason(pullRequestPayload('closed', { number: 7, head: BRANCH, repo: 'acme/app' }))).toBe('no environment is in pull-request mode on acme/app');
+    expect(reason(pullRequestPayload('closed', { number: 7, head: BRANCH, repo: 'acme/app' }))).toBe('no environment is in pull-request mode on acme/app, and no app previews its pull requests');
     expect(reason(pullRequestPayload('closed', { number: 7, head: 'feature/x', repo: 'acme/gitops' }))).toMatch(/not from a Slipway branch/);
     expect(reason(pullRequestPayload('closed', { number: 7, head: 'slipway/release-x/staging', repo: 'acme/gitops' }))).toBe('no environment staging is in pull-request mode on acme/gitops');
     expect(reason(pullRequestPayload('closed', { number: 7, head: BRANCH, repo: 'acme/gitops', headRepo: 'mallory/gitops' }))).toMatch(/from a fork \(mallory\/gitops\)/);
@@ -66,5 +68,24 @@ describe('pull_request and merge_group deliveries', () => {
     noNumber.pull_request.number = 'seven';
     expect(() => decidePullRequestEvent('pull_request', noNumber, policy)).toThrow('pull_request.number');
     expect(() => decidePullRequestEvent('pull_request', { repository: { full_name: 'acme/gitops' } }, policy)).toThrow('pull_request is missing');
+  });
+
+  it("a pull request on an app's source repository is that app's preview event, for the apps with previews only", () => {
+    for (const action of ['opened', 'synchronize', 'reopened', 'closed'] as const) {
+      expect(decidePullRequestEvent('pull_request', pullRequestPayload(action, { number: 12, head: 'feature/login', repo: 'acme/web' }), policy)).toEqual({
+        action: 'preview',
+        repo: 'acme/web',
+        number: 12,
+        event: action,
+        apps: ['web'],
+      });
+    }
+  });
+
+  it('makes no preview of a fork\'s pull request, nor of an action that changes none', () => {
+    const fork = decidePullRequestEvent('pull_request', pullRequestPayload('opened', { number: 12, head: 'feature/login', repo: 'acme/web', headRepo: 'mallory/web' }), policy);
+    expect(fork).toEqual({ action: 'ignore', reason: '#12 comes from a fork (mallory/web)' });
+    const labeled = { ...pullRequestPayload('opened', { number: 12, head: 'feature/login', repo: 'acme/web' }), action: 'labeled' };
+    expect(decidePullRequestEvent('pull_request', labeled, policy)).toEqual({ action: 'ignore', reason: 'a pull request labeled changes no preview' });
   });
 });
