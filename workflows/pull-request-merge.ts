@@ -58,6 +58,8 @@ type Steps = ReturnType<typeof stepActivities>;
  */
 export class PullRequestWatch {
   private woken = false;
+  /** What the wait last said: said again only when it changes, not on every look. */
+  private lastTold = '';
   /** The first newer request the environment told us about. */
   private supersededBy: { by: string; build: string } | undefined;
 
@@ -130,14 +132,20 @@ export class PullRequestWatch {
           [{ ...this.ref(pr.number), sha: ours, mergeMethod: this.route.options.mergeMethod }],
         );
         if (merge.merged) continue; // read it again: who merged, and the merge commit as GitHub reports it
-        this.tell(`${pr.url}: auto-merge waits (${merge.reason})`);
+        this.say(`${pr.url}: auto-merge waits (${merge.reason})`);
       } else if (this.route.options.autoMerge) {
-        this.tell(`${pr.url}: the branch holds commits Slipway did not write (head ${state.headSha.slice(0, 7)}); a person merges it`);
+        this.say(`${pr.url}: the branch holds commits Slipway did not write (head ${state.headSha.slice(0, 7)}); a person merges it`);
       }
       this.woken = false;
       const told = await condition(() => this.woken || (supersedable && this.supersededBy !== undefined), interval);
       if (!told) interval = nextPollInterval(interval, first);
     }
+  }
+
+  private say(detail: string): void {
+    if (detail === this.lastTold) return;
+    this.lastTold = detail;
+    this.tell(detail);
   }
 
   /** Closes a pull request that will not be merged (the promotion failed or was cancelled); its state after, which may say merged. */

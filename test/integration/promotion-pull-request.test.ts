@@ -122,7 +122,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'slipway-pr-mode-'));
   cluster = sharedCluster();
   repo = await seedGitopsRepo(dir, { deployment: { namespace: (env) => `${PREFIX}-${env}`, progressDeadlineSeconds: 10 } });
-  protectMain(repo.barePath);
+  // Slipway's rollback commits may bypass the protection (for the `rollback: push` test); nothing else may.
+  protectMain(repo.barePath, { rollbacksBypass: true });
   const production = exampleApplications(repo.bareUrl, { name: (n) => `${PREFIX}-${n}`, namespace: (env) => `${PREFIX}-${env}` }).filter((a) => a.metadata.name === APPLICATION);
   await createApplications(cluster.kubeConfig, production);
 
@@ -307,5 +308,24 @@ describe('pull-request mode: promotions through a pull request on a protected ma
     expect(argo.status?.sync?.revision).toBe(twin.pull(rollback.number).mergeCommit);
     expect(argo.status?.health?.status).toBe('Healthy');
     await record('pull-request-rollback', app, bad);
+  });
+
+  it('with rollback: push, a build that fails after its merge is rolled back by a commit pushed to main (the protection lets rollbacks through), and no rollback pull request is opened', async () => {
+    const app = addApp('{ pullRequest: { poll: 1s, autoMerge: true, rollback: push } }');
+    const good = overlayTags();
+    const bad = unreadyBuild();
+    const handle = await release(app, bad);
+    const failure = await failureTextOf(handle.result());
+    expect(failure).toMatch(/Degraded/);
+    expect(failure).toMatch(/rolled back/);
+
+    const ours = twin.pulls.filter((p) => p.head.includes(`${app}-${bad}`));
+    expect(ours.map((p) => p.head.endsWith('.rollback'))).toEqual([false]);
+    expect(ours[0]).toMatchObject({ merged: true, mergedBy: BOT });
+    const [rollback, merge] = git('log', '--format=%an|%s', '-2', 'main').split('\n');
+    expect(rollback).toMatch(/^Slipway\|/);
+    expect(merge).toBe(`GitHub|Merge pull request #${ours[0]!.number} from acme/${ours[0]!.head}`);
+    expect(overlayTags()).toEqual(good);
+    expect((await application()).status?.health?.status).toBe('Healthy');
   });
 });
