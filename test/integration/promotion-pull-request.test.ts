@@ -102,6 +102,20 @@ async function deliver(action: 'closed' | 'opened', pull: TwinPull): Promise<{ s
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
+/**
+ * Releases a build that never becomes ready into a new app's production (`write`, with autoMerge):
+ * merged, then Degraded, then rolled back. Returns the app, the overlay's tags before and the build.
+ */
+async function failedAfterMerge(write: string): Promise<{ app: string; good: string[]; bad: string }> {
+  const app = addApp(write);
+  const good = overlayTags();
+  const bad = unreadyBuild();
+  const failure = await failureTextOf((await release(app, bad)).result());
+  expect(failure).toMatch(/Degraded/);
+  expect(failure).toMatch(/rolled back/);
+  return { app, good, bad };
+}
+
 /** Records the histories of a release, its environment and its promotions for the replay suite (test-output/histories/). */
 async function record(name: string, app: string, commit: string): Promise<void> {
   await saveHistory(client, `release-${name}`, `release/${app}/${commit}`);
@@ -289,13 +303,7 @@ describe('pull-request mode: promotions through a pull request on a protected ma
   });
 
   it('a build that fails after its merge is rolled back through a rollback pull request, which Slipway merges with autoMerge; the release says so', async () => {
-    const app = addApp('{ pullRequest: { poll: 1s, autoMerge: true, mergeMethod: squash } }');
-    const good = overlayTags();
-    const bad = unreadyBuild();
-    const handle = await release(app, bad);
-    const failure = await failureTextOf(handle.result());
-    expect(failure).toMatch(/Degraded/);
-    expect(failure).toMatch(/rolled back/);
+    const { app, good, bad } = await failedAfterMerge('{ pullRequest: { poll: 1s, autoMerge: true, mergeMethod: squash } }');
 
     const pull = twin.pulls.find((p) => p.head.includes(`${app}-${bad}`) && p.head.endsWith('/production'))!;
     const rollback = twin.pulls.find((p) => p.head.includes(`${app}-${bad}`) && p.head.endsWith('.rollback'))!;
@@ -311,13 +319,7 @@ describe('pull-request mode: promotions through a pull request on a protected ma
   });
 
   it('with rollback: push, a build that fails after its merge is rolled back by a commit pushed to main (the protection lets rollbacks through), and no rollback pull request is opened', async () => {
-    const app = addApp('{ pullRequest: { poll: 1s, autoMerge: true, rollback: push } }');
-    const good = overlayTags();
-    const bad = unreadyBuild();
-    const handle = await release(app, bad);
-    const failure = await failureTextOf(handle.result());
-    expect(failure).toMatch(/Degraded/);
-    expect(failure).toMatch(/rolled back/);
+    const { app, good, bad } = await failedAfterMerge('{ pullRequest: { poll: 1s, autoMerge: true, rollback: push } }');
 
     const ours = twin.pulls.filter((p) => p.head.includes(`${app}-${bad}`));
     expect(ours.map((p) => p.head.endsWith('.rollback'))).toEqual([false]);
